@@ -1,0 +1,182 @@
+//! The engine core: the session table, the per-session lifecycle task (heartbeat, connect
+//! timeout, cleanup) and the packet dispatch shared by both transports.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use tokio::time::{Instant, sleep, sleep_until};
+
+use super::config::{EngineConfig, TransportKind};
+use super::cors::Cors;
+use super::error::EngineError;
+use super::handler::EngineHandler;
+use super::packet::{Frame, Packet};
+use super::socket::{DisconnectReason, Handshake, Message, Sid, Socket, TransportState};
+
+/// Shared state of one engine: settings, handler and open sessions.
+pub(crate) struct Engine<H> {
+    pub(crate) config: EngineConfig,
+    pub(crate) cors: Cors,
+    pub(crate) handler: H,
+    sessions: RwLock<HashMap<Sid, Arc<Socket>>>,
+}
+
+/// What the transport should do after a packet was handled.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    /// The session ended; stop reading.
+    Stop,
+}
+
+impl<H: EngineHandler> Engine<H> {
+    pub(crate) fn new(config: EngineConfig, handler: H) -> Arc<Self> {
+        let cors = Cors::new(config.cors_origins.clone(), config.cors_credentials);
+        Arc::new(Engine {
+            config,
+            cors,
+            handler,
+            sessions: RwLock::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn get(&self, sid: &str) -> Option<Arc<Socket>> {
+        let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        sessions.get(sid).cloned()
+    }
+
+    /// Every open session.
+    pub(crate) fn sockets(&self) -> Vec<Arc<Socket>> {
+        let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        sessions.values().cloned().collect()
+    }
+
+    /// Creates a session, asks the handler, and starts its lifecycle task.
+    pub(crate) async fn open_session(
+        self: &Arc<Self>,
+        transport: TransportKind,
+        handshake: Handshake,
+    ) -> Result<Arc<Socket>, EngineError> {
+        let socket = Socket::new(transport, handshake, self.config.queue_capacity);
+        self.handler.on_connect(&socket).await?;
+        {
+            let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+            sessions.insert(socket.sid().clone(), socket.clone());
+        }
+        tracing::debug!(sid = %socket.sid(), transport = transport.as_str(), "session opened");
+        tokio::spawn(self.clone().run_lifecycle(socket.clone()));
+        Ok(socket)
+    }
+
+    /// The `0{…}` open packet for a session on `transport`.
+    pub(crate) fn open_packet(&self, socket: &Socket, transport: TransportKind) -> Frame {
+        let upgrades: &[&str] = match transport {
+            TransportKind::Polling if self.config.allow_upgrades && self.config.websocket => {
+                &["websocket"]
+            }
+            _ => &[],
+        };
+        let json = serde_json::json!({
+            "sid": socket.sid().as_str(),
+            "upgrades": upgrades,
+            "pingInterval": self.config.ping_interval.as_millis() as u64,
+            "pingTimeout": self.config.ping_timeout.as_millis() as u64,
+            "maxPayload": self.config.max_payload,
+        });
+        Packet::Open(json.to_string().into()).encode()
+    }
+
+    /// Heartbeat, connect timeout and cleanup of one session: the only task a session owns
+    /// besides its transport. Pings reuse a static frame, so a heartbeat allocates nothing.
+    async fn run_lifecycle(self: Arc<Self>, socket: Arc<Socket>) {
+        let connect_deadline = self.config.connect_timeout.map(|t| Instant::now() + t);
+        let reason = tokio::select! {
+            reason = socket.closed() => reason,
+            () = self.heartbeat(&socket) => socket.closed().await,
+            () = Self::connect_timeout(&socket, connect_deadline) => socket.closed().await,
+        };
+        if reason.is_server_initiated() && socket.transport() == TransportKind::Polling {
+            // Give a poll the chance to hand the close packet to the client before the sid
+            // stops being known.
+            let _ = tokio::time::timeout(self.config.ping_timeout, socket.close_delivered()).await;
+        }
+        {
+            let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+            sessions.remove(socket.sid());
+        }
+        tracing::debug!(sid = %socket.sid(), reason = %reason, "session closed");
+        self.handler.on_disconnect(&socket, reason).await;
+    }
+
+    /// Pings every `ping_interval`; closes the session when a pong is late. The timeout
+    /// clock starts when the ping is queued, whether or not a poll is waiting.
+    async fn heartbeat(&self, socket: &Socket) {
+        loop {
+            sleep(self.config.ping_interval).await;
+            let pong = socket.pong.notified();
+            tokio::pin!(pong);
+            // Register before queueing the ping so a fast pong cannot be missed.
+            pong.as_mut().enable();
+            if socket.send_frame(Frame::PING).is_err() && socket.is_closed() {
+                return;
+            }
+            if tokio::time::timeout(self.config.ping_timeout, pong)
+                .await
+                .is_err()
+            {
+                socket.close(DisconnectReason::PingTimeout);
+                return;
+            }
+        }
+    }
+
+    async fn connect_timeout(socket: &Socket, deadline: Option<Instant>) {
+        let Some(deadline) = deadline else {
+            return std::future::pending().await;
+        };
+        sleep_until(deadline).await;
+        if socket.is_ready() {
+            return std::future::pending().await;
+        }
+        socket.close(DisconnectReason::ConnectTimeout);
+    }
+
+    /// Handles one packet from the client, whatever the transport.
+    pub(crate) async fn on_packet(&self, socket: &Arc<Socket>, packet: Packet) -> Flow {
+        match packet {
+            Packet::Message(text) => {
+                self.handler.on_message(socket, Message::Text(text)).await;
+            }
+            Packet::Binary(data) => {
+                self.handler.on_message(socket, Message::Binary(data)).await;
+            }
+            Packet::Pong(_) => socket.pong.notify_waiters(),
+            Packet::Ping(data) if data.is_empty() => {
+                // Engine.IO v3 clients ping the server; answering costs nothing.
+                let _ = socket.send_frame(Packet::Pong(data).encode());
+            }
+            Packet::Noop => {}
+            Packet::Close => {
+                socket.close(DisconnectReason::ClientClose);
+                return Flow::Stop;
+            }
+            Packet::Open(_) | Packet::Upgrade | Packet::Ping(_) => {
+                tracing::debug!(sid = %socket.sid(), ?packet, "unexpected packet");
+                socket.close(DisconnectReason::TransportError);
+                return Flow::Stop;
+            }
+        }
+        if socket.state() == TransportState::Closed {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+
+    /// Closes every session with `reason`.
+    pub(crate) fn close_all(&self, reason: DisconnectReason) {
+        for socket in self.sockets() {
+            socket.close(reason);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The tower `Service` in front of the engine: routes the engine path, static files and
+//! everything else, and turns [`EngineError`]s into responses.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+
+use super::config::TransportKind;
+use super::engine::Engine;
+use super::error::EngineError;
+use super::handler::EngineHandler;
+use super::query::Query;
+use super::socket::{Handshake, Socket, TransportState};
+use super::transport::polling::{self, Framing};
+use super::transport::websocket;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// A tower service that answers Engine.IO requests on the engine path, serves the
+/// configured static files, and passes every other request to the wrapped service
+/// (python-engineio's `WSGIApp(eio, app)`).
+///
+/// Made by [`EngineIo::layer`](super::EngineIo::layer) or
+/// [`EngineIo::service`](super::EngineIo::service).
+pub struct EngineService<H, S = NotFound> {
+    engine: Arc<Engine<H>>,
+    inner: S,
+}
+
+impl<H, S: Clone> Clone for EngineService<H, S> {
+    fn clone(&self) -> Self {
+        EngineService {
+            engine: self.engine.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<H, S> EngineService<H, S> {
+    pub(crate) fn new(engine: Arc<Engine<H>>, inner: S) -> Self {
+        EngineService { engine, inner }
+    }
+}
+
+/// A [`tower_layer::Layer`] that puts the engine in front of a service.
+pub struct EngineLayer<H> {
+    engine: Arc<Engine<H>>,
+}
+
+impl<H> Clone for EngineLayer<H> {
+    fn clone(&self) -> Self {
+        EngineLayer {
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+impl<H> EngineLayer<H> {
+    pub(crate) fn new(engine: Arc<Engine<H>>) -> Self {
+        EngineLayer { engine }
+    }
+}
+
+impl<H, S> tower_layer::Layer<S> for EngineLayer<H> {
+    type Service = EngineService<H, S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        EngineService::new(self.engine.clone(), inner)
+    }
+}
+
+/// The innermost service when nothing is wrapped: answers 404.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotFound;
+
+impl<B> tower_service::Service<Request<B>> for NotFound {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<B>) -> Self::Future {
+        let mut response = Response::new(Body::from("Not Found"));
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        std::future::ready(Ok(response))
+    }
+}
+
+impl<H, S, B, ResBody> tower_service::Service<Request<B>> for EngineService<H, S>
+where
+    H: EngineHandler,
+    S: tower_service::Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let engine = self.engine.clone();
+        if engine.config.matches_path(request.uri().path()) {
+            return Box::pin(async move { Ok(handle(engine, request).await) });
+        }
+        // Take the service that was driven to readiness, leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            if let Some(files) = &engine.config.static_files {
+                if let Some(response) = files.serve(request.method(), request.uri().path()).await {
+                    return Ok(response);
+                }
+            }
+            let response = inner.call(request).await?;
+            Ok(response.map(Body::new))
+        })
+    }
+}
+
+/// Answers one request on the engine path.
+async fn handle<H: EngineHandler, B>(engine: Arc<Engine<H>>, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let secure = request.uri().scheme_str() == Some("https");
+    let origin = match engine.cors.check(request.headers(), secure) {
+        Ok(origin) => origin,
+        Err(forbidden) => {
+            tracing::debug!(?forbidden, "origin refused");
+            return EngineError::ForbiddenOrigin(forbidden.to_string()).into_response();
+        }
+    };
+    if request.method() == Method::OPTIONS {
+        return engine.cors.preflight(origin.as_ref(), request.headers());
+    }
+    let mut response = route(&engine, request)
+        .await
+        .unwrap_or_else(EngineError::into_response);
+    engine.cors.apply(origin.as_ref(), response.headers_mut());
+    response
+}
+
+async fn route<H: EngineHandler, B>(
+    engine: &Arc<Engine<H>>,
+    mut request: Request<B>,
+) -> Result<Response<Body>, EngineError>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let query = Query::parse(request.uri().query().unwrap_or_default());
+    if query.single("EIO") != Ok(Some("4")) {
+        return Err(EngineError::UnsupportedProtocolVersion);
+    }
+    let transport = query
+        .single("transport")
+        .ok()
+        .flatten()
+        .and_then(TransportKind::from_query)
+        .filter(|&t| engine.config.allows(t))
+        .ok_or(EngineError::UnknownTransport)?;
+    let framing = match query.single("j") {
+        Ok(None) => Framing::Plain,
+        Ok(Some(index)) if transport == TransportKind::Polling => index
+            .parse()
+            .map(Framing::Jsonp)
+            .map_err(|_| EngineError::BadRequest("invalid JSONP index".into()))?,
+        _ => return Err(EngineError::BadRequest("invalid JSONP index".into())),
+    };
+    let sid = query
+        .single("sid")
+        .map_err(|_| EngineError::BadRequest("sid given twice".into()))?;
+
+    let Some(sid) = sid else {
+        if request.method() != Method::GET {
+            return Err(EngineError::BadHandshakeMethod);
+        }
+        let (socket, mut response) = match transport {
+            TransportKind::Polling => {
+                polling::handshake(engine, handshake_of(&request), framing).await?
+            }
+            TransportKind::WebSocket => {
+                let response = websocket::accept(request.headers())?;
+                let on_upgrade = hyper::upgrade::on(&mut request);
+                let socket = engine
+                    .open_session(TransportKind::WebSocket, handshake_of(&request))
+                    .await?;
+                tokio::spawn(websocket::serve_new(
+                    engine.clone(),
+                    socket.clone(),
+                    on_upgrade,
+                ));
+                (socket, response)
+            }
+        };
+        set_cookie(engine, &socket, &mut response);
+        return Ok(response);
+    };
+
+    let socket = engine.get(sid).ok_or(EngineError::UnknownSid)?;
+    match transport {
+        TransportKind::Polling => match *request.method() {
+            Method::GET => polling::poll(engine, &socket, framing, request.headers()).await,
+            Method::POST => {
+                let (parts, body) = request.into_parts();
+                polling::post(engine, &socket, framing, &parts.headers, body).await
+            }
+            _ => Err(EngineError::MethodNotAllowed),
+        },
+        TransportKind::WebSocket => {
+            if request.method() != Method::GET {
+                return Err(EngineError::MethodNotAllowed);
+            }
+            if !engine.config.allow_upgrades || socket.state() != TransportState::Polling {
+                return Err(EngineError::BadRequest("upgrade not possible".into()));
+            }
+            let response = websocket::accept(request.headers())?;
+            if !socket.claim_probe() {
+                return Err(EngineError::BadRequest(
+                    "an upgrade is already under way".into(),
+                ));
+            }
+            let on_upgrade = hyper::upgrade::on(&mut request);
+            tokio::spawn(websocket::serve_upgrade(engine.clone(), socket, on_upgrade));
+            Ok(response)
+        }
+    }
+}
+
+fn handshake_of<B>(request: &Request<B>) -> Handshake {
+    Handshake {
+        headers: request.headers().clone(),
+        uri: request.uri().clone(),
+        remote_addr: request
+            .extensions()
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0),
+        issued_at: SystemTime::now(),
+    }
+}
+
+fn set_cookie<H>(engine: &Engine<H>, socket: &Socket, response: &mut Response<Body>) {
+    let cookie = engine.config.cookie.as_ref();
+    if let Some(value) = cookie.and_then(|c| c.header_value(socket.sid().as_str())) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}

@@ -1,0 +1,433 @@
+//! One Engine.IO session: its id, outbound queue, transport state and close reason.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http::{HeaderMap, Uri};
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::config::TransportKind;
+use super::packet::Frame;
+use super::str::Str;
+
+/// A session id: 20 URL-safe characters from 15 random bytes.
+///
+/// ```
+/// use socketio::engineio::Sid;
+///
+/// let sid = Sid::generate();
+/// assert_eq!(sid.as_str().len(), 20);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sid(Str);
+
+impl Sid {
+    /// A fresh random id.
+    pub fn generate() -> Sid {
+        let bytes: [u8; 15] = rand::random();
+        Sid(Str::from(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl From<&str> for Sid {
+    fn from(text: &str) -> Self {
+        Sid(Str::from(text))
+    }
+}
+
+impl fmt::Debug for Sid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Sid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::borrow::Borrow<str> for Sid {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// A message received from, or sent to, a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message.
+    Text(Str),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(Str::from(text))
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(Str::from(text))
+    }
+}
+
+impl From<Str> for Message {
+    fn from(text: Str) -> Self {
+        Message::Text(text)
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Self {
+        Message::Binary(data)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Self {
+        Message::Binary(Bytes::from(data))
+    }
+}
+
+impl Message {
+    pub(crate) fn into_frame(self) -> Frame {
+        match self {
+            Message::Text(text) => Frame::message(&text),
+            Message::Binary(data) => Frame::Binary(data),
+        }
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client sent a close packet.
+    ClientClose,
+    /// The server closed the session.
+    ServerClose,
+    /// The client did not answer a ping in time.
+    PingTimeout,
+    /// The connection went away without a close packet.
+    TransportClose,
+    /// The client broke the protocol (bad packet, duplicate poll, oversize message, …).
+    TransportError,
+    /// The layer above did not mark the session ready within the connect timeout.
+    ConnectTimeout,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+impl DisconnectReason {
+    /// The reason as python-engineio and the JavaScript server spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ClientClose => "client disconnect",
+            DisconnectReason::ServerClose => "server disconnect",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::ConnectTimeout => "connect timeout",
+            DisconnectReason::ServerShutdown => "server shutting down",
+        }
+    }
+
+    /// Whether the server chose to end the session, so the client should be told with a
+    /// close packet.
+    pub(crate) fn is_server_initiated(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::ServerClose
+                | DisconnectReason::ConnectTimeout
+                | DisconnectReason::ServerShutdown
+        )
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What [`Socket::send`] could not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The outbound queue is full: the client reads slower than the server writes.
+    #[error("the outbound queue of this session is full")]
+    QueueFull,
+    /// The session is closed.
+    #[error("the session is closed")]
+    Closed,
+}
+
+/// The HTTP request that opened a session.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Request URI, query included.
+    pub uri: Uri,
+    /// The peer address, when the server was started with connect info.
+    pub remote_addr: Option<SocketAddr>,
+    /// When the handshake arrived.
+    pub issued_at: SystemTime,
+}
+
+impl Handshake {
+    /// The first value of a query parameter, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        super::query::Query::parse(self.uri.query().unwrap_or_default()).first(name)
+    }
+}
+
+/// Where a session's transport is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransportState {
+    Polling,
+    /// A WebSocket answered `3probe`; polls are answered with a noop until it sends `5`.
+    Upgrading,
+    WebSocket,
+    Closed,
+}
+
+/// One Engine.IO session.
+///
+/// Handlers receive it as `Arc<Socket>`; it stays valid after the session closes, but
+/// sending then fails with [`SendError::Closed`].
+pub struct Socket {
+    sid: Sid,
+    handshake: Handshake,
+    outbound: mpsc::Sender<Frame>,
+    /// The transport that currently writes to the client holds this lock.
+    pub(crate) outbound_rx: tokio::sync::Mutex<mpsc::Receiver<Frame>>,
+    state: watch::Sender<TransportState>,
+    close_reason: OnceLock<DisconnectReason>,
+    /// Woken by every pong; the heartbeat waits on it.
+    pub(crate) pong: Notify,
+    /// Held while a POST is handled; a second concurrent POST is a protocol error.
+    pub(crate) post_lock: tokio::sync::Mutex<()>,
+    /// Set by the first WebSocket that asks to upgrade this session.
+    probe_claimed: AtomicBool,
+    /// Set once a poll handed the final close packet to the client.
+    close_delivered: Notify,
+    ready: AtomicBool,
+    session: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("sid", &self.sid)
+            .field("state", &*self.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(
+        transport: TransportKind,
+        handshake: Handshake,
+        queue_capacity: usize,
+    ) -> Arc<Socket> {
+        let (outbound, outbound_rx) = mpsc::channel(queue_capacity);
+        let state = match transport {
+            TransportKind::Polling => TransportState::Polling,
+            TransportKind::WebSocket => TransportState::WebSocket,
+        };
+        Arc::new(Socket {
+            sid: Sid::generate(),
+            handshake,
+            outbound,
+            outbound_rx: tokio::sync::Mutex::new(outbound_rx),
+            state: watch::Sender::new(state),
+            close_reason: OnceLock::new(),
+            pong: Notify::new(),
+            post_lock: tokio::sync::Mutex::new(()),
+            probe_claimed: AtomicBool::new(false),
+            close_delivered: Notify::new(),
+            ready: AtomicBool::new(false),
+            session: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> &Sid {
+        &self.sid
+    }
+
+    /// The request that opened the session.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The transport in use; polling until an upgrade completes.
+    pub fn transport(&self) -> TransportKind {
+        match *self.state.borrow() {
+            TransportState::WebSocket => TransportKind::WebSocket,
+            _ => TransportKind::Polling,
+        }
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.close_reason.get().is_some()
+    }
+
+    /// Why the session ended, once it has.
+    pub fn close_reason(&self) -> Option<DisconnectReason> {
+        self.close_reason.get().copied()
+    }
+
+    /// Queues a message for the client without waiting.
+    ///
+    /// A full queue is reported instead of waiting, so one slow client never holds up a
+    /// sender that serves many.
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.send_frame(message.into().into_frame())
+    }
+
+    /// Queues an already encoded frame, shared with other sockets.
+    pub(crate) fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
+        if self.is_closed() {
+            return Err(SendError::Closed);
+        }
+        self.outbound.try_send(frame).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        })
+    }
+
+    /// Closes the session from the server side; the client gets a close packet.
+    pub fn disconnect(&self) {
+        self.close(DisconnectReason::ServerClose);
+    }
+
+    /// Tells the engine the layer above accepted this session, which cancels the connect
+    /// timeout (see [`EngineConfig::connect_timeout`](super::EngineConfig::connect_timeout)).
+    pub fn mark_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Ends the session. The first reason wins; later calls do nothing.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        if self.close_reason.set(reason).is_err() {
+            return;
+        }
+        if reason.is_server_initiated() {
+            // Best effort: behind a full queue the client learns of the close from the
+            // transport instead.
+            let _ = self.outbound.try_send(Frame::CLOSE);
+        }
+        self.state.send_replace(TransportState::Closed);
+    }
+
+    pub(crate) fn state(&self) -> TransportState {
+        *self.state.borrow()
+    }
+
+    pub(crate) fn watch_state(&self) -> watch::Receiver<TransportState> {
+        self.state.subscribe()
+    }
+
+    /// Moves the transport state forward unless the session already closed.
+    pub(crate) fn set_state(&self, next: TransportState) {
+        self.state.send_if_modified(|state| {
+            if *state == TransportState::Closed || *state == next {
+                return false;
+            }
+            *state = next;
+            true
+        });
+    }
+
+    /// Waits until the session is closed and returns the reason.
+    pub(crate) async fn closed(&self) -> DisconnectReason {
+        let mut state = self.state.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = state.wait_for(|s| *s == TransportState::Closed).await;
+        self.close_reason()
+            .unwrap_or(DisconnectReason::TransportClose)
+    }
+
+    /// Claims the right to probe an upgrade; only one WebSocket may ever try.
+    pub(crate) fn claim_probe(&self) -> bool {
+        !self.probe_claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// Gives the probe back after a failed upgrade attempt.
+    pub(crate) fn release_probe(&self) {
+        self.probe_claimed.store(false, Ordering::Release);
+    }
+
+    pub(crate) fn notify_close_delivered(&self) {
+        self.close_delivered.notify_one();
+    }
+
+    pub(crate) async fn close_delivered(&self) {
+        self.close_delivered.notified().await;
+    }
+
+    /// A copy of the session value of type `T`, if one was saved.
+    ///
+    /// ```
+    /// # fn demo(socket: &socketio::engineio::Socket) {
+    /// #[derive(Clone, Default)]
+    /// struct User { name: String }
+    ///
+    /// socket.save_session(User { name: "ana".into() });
+    /// assert_eq!(socket.get_session::<User>().unwrap().name, "ana");
+    /// socket.with_session(|user: &mut User| user.name.push('!'));
+    /// # }
+    /// ```
+    pub fn get_session<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        let session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        session
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+            .cloned()
+    }
+
+    /// Stores the session value of type `T`, replacing any previous one.
+    pub fn save_session<T: Send + Sync + 'static>(&self, value: T) {
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        session.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// Runs `f` on the session value of type `T` (created with `Default` when missing) and
+    /// returns what `f` returns. Do not call other session methods from inside `f`.
+    pub fn with_session<T: Default + Send + Sync + 'static, R>(
+        &self,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let value = session
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()));
+        match value.downcast_mut::<T>() {
+            Some(value) => f(value),
+            // The map is keyed by `TypeId::of::<T>()`, so the entry always holds a `T`.
+            None => f(&mut T::default()),
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! WebSocket: sessions opened directly and the upgrade of polling sessions
+//! (`2probe` → `3probe`, then `5`). One Engine.IO packet per frame.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
+
+use crate::engineio::config::TransportKind;
+use crate::engineio::engine::{Engine, Flow};
+use crate::engineio::error::EngineError;
+use crate::engineio::handler::EngineHandler;
+use crate::engineio::packet::{Frame, Packet};
+use crate::engineio::payload::MAX_PACKETS;
+use crate::engineio::socket::{DisconnectReason, Socket, TransportState};
+use crate::engineio::str::Str;
+
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Checks the WebSocket handshake headers and builds the `101 Switching Protocols` answer.
+pub(crate) fn accept(headers: &HeaderMap) -> Result<Response<Body>, EngineError> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value
+                .to_str()
+                .unwrap_or_default()
+                .split(',')
+                .any(|part| part.trim().eq_ignore_ascii_case(token))
+        })
+    };
+    if !has_token(header::UPGRADE, "websocket") || !has_token(header::CONNECTION, "upgrade") {
+        return Err(EngineError::BadRequest(
+            "transport=websocket needs a WebSocket upgrade request".into(),
+        ));
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        return Err(EngineError::BadRequest(
+            "unsupported WebSocket version".into(),
+        ));
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or_else(|| EngineError::BadRequest("missing Sec-WebSocket-Key".into()))?;
+    let accept_key = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+        .map_err(|_| EngineError::BadRequest("bad Sec-WebSocket-Key".into()))?;
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::SEC_WEBSOCKET_ACCEPT, accept_key);
+    Ok(response)
+}
+
+async fn into_websocket(on_upgrade: OnUpgrade, max_payload: usize) -> Option<Ws> {
+    let upgraded = on_upgrade.await.ok()?;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max_payload))
+        .max_frame_size(Some(max_payload));
+    Some(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await)
+}
+
+/// Runs a session that was opened over WebSocket: open packet first, then the session.
+pub(crate) async fn serve_new<H: EngineHandler>(
+    engine: Arc<Engine<H>>,
+    socket: Arc<Socket>,
+    on_upgrade: OnUpgrade,
+) {
+    let Some(mut ws) = into_websocket(on_upgrade, engine.config.max_payload).await else {
+        socket.close(DisconnectReason::TransportError);
+        return;
+    };
+    let open = engine.open_packet(&socket, TransportKind::WebSocket);
+    if ws.send(to_ws_message(open)).await.is_err() {
+        socket.close(DisconnectReason::TransportClose);
+        return;
+    }
+    run_session(&engine, socket, ws).await;
+}
+
+/// Runs the probe of a polling session and, when the client sends `5`, takes over the
+/// session. A failed probe leaves the session on polling.
+pub(crate) async fn serve_upgrade<H: EngineHandler>(
+    engine: Arc<Engine<H>>,
+    socket: Arc<Socket>,
+    on_upgrade: OnUpgrade,
+) {
+    let Some(mut ws) = into_websocket(on_upgrade, engine.config.max_payload).await else {
+        socket.release_probe();
+        return;
+    };
+    let probe = tokio::time::timeout(engine.config.upgrade_timeout, probe(&socket, &mut ws));
+    match probe.await {
+        Ok(Ok(())) => {
+            socket.set_state(TransportState::WebSocket);
+            tracing::debug!(sid = %socket.sid(), "upgraded to websocket");
+            run_session(&engine, socket, ws).await;
+        }
+        outcome => {
+            let reason = match outcome {
+                Ok(Err(reason)) => reason,
+                _ => "upgrade timed out",
+            };
+            tracing::debug!(sid = %socket.sid(), reason, "upgrade failed");
+            if socket.state() == TransportState::Upgrading {
+                socket.set_state(TransportState::Polling);
+            }
+            socket.release_probe();
+            let _ = ws.close(Some(protocol_error(reason))).await;
+        }
+    }
+}
+
+/// Waits for `2probe`, answers `3probe` (pending polls get a noop from now on), then waits
+/// for `5`. Anything else fails the upgrade.
+async fn probe(socket: &Socket, ws: &mut Ws) -> Result<(), &'static str> {
+    let mut probed = false;
+    loop {
+        let message = tokio::select! {
+            message = ws.next() => message,
+            _ = socket.closed() => return Err("session closed during upgrade"),
+        };
+        let text = match message {
+            Some(Ok(WsMessage::Text(text))) => Str::from_utf8_bytes(text),
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+            _ => return Err("connection ended during upgrade"),
+        };
+        match Packet::decode_text(text, false) {
+            Ok(Packet::Ping(data)) if data == "probe" && !probed => {
+                probed = true;
+                ws.send(to_ws_message(Frame::PONG_PROBE))
+                    .await
+                    .map_err(|_| "connection ended during upgrade")?;
+                socket.set_state(TransportState::Upgrading);
+            }
+            Ok(Packet::Ping(data)) if data == "probe" => return Err("second probe"),
+            Ok(Packet::Upgrade) if probed => return Ok(()),
+            Ok(Packet::Upgrade) => return Err("upgrade without a probe"),
+            _ => return Err("unexpected packet during upgrade"),
+        }
+    }
+}
+
+/// Reads and writes an established WebSocket session until it closes.
+async fn run_session<H: EngineHandler>(engine: &Engine<H>, socket: Arc<Socket>, ws: Ws) {
+    let (sink, stream) = ws.split();
+    let writer = tokio::spawn(write_loop(socket.clone(), sink));
+    read_loop(engine, &socket, stream).await;
+    let _ = writer.await;
+}
+
+async fn read_loop<H: EngineHandler>(
+    engine: &Engine<H>,
+    socket: &Arc<Socket>,
+    mut stream: SplitStream<Ws>,
+) {
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            _ = socket.closed() => return,
+        };
+        let packet = match message {
+            Some(Ok(WsMessage::Text(text))) => {
+                match Packet::decode_text(Str::from_utf8_bytes(text), false) {
+                    Ok(packet) => packet,
+                    Err(err) => {
+                        tracing::debug!(sid = %socket.sid(), %err, "bad websocket packet");
+                        socket.close(DisconnectReason::TransportError);
+                        return;
+                    }
+                }
+            }
+            Some(Ok(WsMessage::Binary(data))) => Packet::Binary(data),
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => continue,
+            Some(Ok(WsMessage::Close(_))) | None => {
+                socket.close(DisconnectReason::TransportClose);
+                return;
+            }
+            Some(Err(err)) => {
+                tracing::debug!(sid = %socket.sid(), %err, "websocket error");
+                socket.close(close_reason_for(&err));
+                return;
+            }
+        };
+        if engine.on_packet(socket, packet).await == Flow::Stop {
+            return;
+        }
+    }
+}
+
+fn close_reason_for(err: &tungstenite::Error) -> DisconnectReason {
+    match err {
+        tungstenite::Error::Capacity(_)
+        | tungstenite::Error::Protocol(_)
+        | tungstenite::Error::Utf8(_) => DisconnectReason::TransportError,
+        _ => DisconnectReason::TransportClose,
+    }
+}
+
+/// Drains the session's queue into the socket, several frames per flush, until the session
+/// closes; then says goodbye with a close frame.
+async fn write_loop(socket: Arc<Socket>, mut sink: SplitSink<Ws, WsMessage>) {
+    let mut queue = socket.outbound_rx.lock().await;
+    let mut state = socket.watch_state();
+    loop {
+        let frame = tokio::select! {
+            biased;
+            frame = queue.recv() => frame,
+            _ = state.wait_for(|s| *s == TransportState::Closed) => None,
+        };
+        let Some(frame) = frame else { break };
+        let mut last_was_close = frame.is_close();
+        let mut result = sink.feed(to_ws_message(frame)).await;
+        for _ in 1..MAX_PACKETS {
+            if result.is_err() || last_was_close {
+                break;
+            }
+            match queue.try_recv() {
+                Ok(frame) => {
+                    last_was_close = frame.is_close();
+                    result = sink.feed(to_ws_message(frame)).await;
+                }
+                Err(_) => break,
+            }
+        }
+        if result.is_err() || sink.flush().await.is_err() {
+            socket.close(DisconnectReason::TransportClose);
+            return;
+        }
+        if last_was_close {
+            break;
+        }
+    }
+    let frame = match socket.close_reason() {
+        Some(DisconnectReason::TransportError) => Some(protocol_error("protocol error")),
+        _ => None,
+    };
+    let _ = sink.send(WsMessage::Close(frame)).await;
+}
+
+fn protocol_error(reason: &str) -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Protocol,
+        reason: reason.into(),
+    }
+}
+
+fn to_ws_message(frame: Frame) -> WsMessage {
+    match frame {
+        Frame::Text(text) => WsMessage::Text(text.into_utf8_bytes()),
+        Frame::Binary(data) => WsMessage::Binary(data),
+    }
+}

@@ -1,0 +1,1 @@
+//! trybuild cases for the macros arrive with the macro issue.
