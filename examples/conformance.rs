@@ -42,10 +42,12 @@ async fn main() -> std::io::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    engine.shutdown();
-    Ok(())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Ends pending polls and WebSockets so the graceful shutdown has nothing to wait for.
+        engine.shutdown();
+    })
+    .await
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -58,6 +58,7 @@ pub struct EngineConfig {
     pub(crate) upgrade_timeout: Duration,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) queue_capacity: usize,
+    pub(crate) max_packets_per_post: usize,
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
     pub(crate) allow_upgrades: bool,
@@ -78,6 +79,7 @@ impl Default for EngineConfig {
             upgrade_timeout: Duration::from_secs(10),
             connect_timeout: None,
             queue_capacity: 1024,
+            max_packets_per_post: super::payload::MAX_PACKETS,
             polling: true,
             websocket: true,
             allow_upgrades: true,
@@ -144,6 +146,17 @@ impl EngineConfig {
     /// [`Socket::send`](super::Socket::send) reports the queue as full instead of growing.
     pub fn queue_capacity(mut self, packets: usize) -> Self {
         self.queue_capacity = packets.max(1);
+        self
+    }
+
+    /// Most packets accepted in one long-polling POST (default 16, as python-engineio); a
+    /// POST with more is refused with 400 and closes the session.
+    ///
+    /// The official JavaScript client puts every packet buffered during one tick into a
+    /// single POST, so an application that emits more than 16 messages at once over polling
+    /// needs a higher cap.
+    pub fn max_packets_per_post(mut self, packets: usize) -> Self {
+        self.max_packets_per_post = packets.max(1);
         self
     }
 

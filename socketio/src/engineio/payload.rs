@@ -8,24 +8,25 @@ use super::packet::{Frame, Packet, PacketError};
 /// Separates packets inside a long-polling body.
 pub(crate) const SEPARATOR: u8 = 0x1e;
 
-/// Most packets accepted in one POST and sent in one GET response. python-engineio refuses
-/// more than 16 in either direction, so this is what every client can take.
+/// Most packets sent in one GET response, and the default cap on packets in one POST.
+/// python-engineio refuses more than 16 in either direction, so this is what every client
+/// can take.
 pub(crate) const MAX_PACKETS: usize = 16;
 
 /// Why a long-polling body could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum PayloadError {
-    #[error("payload holds more than {MAX_PACKETS} packets")]
-    TooManyPackets,
+    #[error("payload holds more than {0} packets")]
+    TooManyPackets(usize),
     #[error("packet {index} of the payload: {source}")]
     Packet { index: usize, source: PacketError },
 }
 
-/// Splits a POST body into packets.
-pub(crate) fn decode(body: Bytes) -> Result<Vec<Packet>, PayloadError> {
+/// Splits a POST body into at most `max_packets` packets.
+pub(crate) fn decode(body: Bytes, max_packets: usize) -> Result<Vec<Packet>, PayloadError> {
     let count = body.iter().filter(|&&b| b == SEPARATOR).count() + 1;
-    if count > MAX_PACKETS {
-        return Err(PayloadError::TooManyPackets);
+    if count > max_packets {
+        return Err(PayloadError::TooManyPackets(max_packets));
     }
     let mut packets = Vec::with_capacity(count);
     let mut rest = body;
@@ -66,7 +67,7 @@ mod tests {
 
     #[test]
     fn decodes_text_and_binary() {
-        let packets = decode(Bytes::from_static(b"4hello\x1ebAQIDBA==\x1e3")).unwrap();
+        let packets = decode(Bytes::from_static(b"4hello\x1ebAQIDBA==\x1e3"), MAX_PACKETS).unwrap();
         assert_eq!(
             packets,
             vec![
@@ -91,21 +92,21 @@ mod tests {
     #[test]
     fn limits_and_errors() {
         let sixteen = vec!["4x"; 16].join("\x1e");
-        assert_eq!(decode(Bytes::from(sixteen)).unwrap().len(), 16);
+        assert_eq!(decode(Bytes::from(sixteen), MAX_PACKETS).unwrap().len(), 16);
         let seventeen = vec!["4x"; 17].join("\x1e");
         assert_eq!(
-            decode(Bytes::from(seventeen)),
-            Err(PayloadError::TooManyPackets)
+            decode(Bytes::from(seventeen), MAX_PACKETS),
+            Err(PayloadError::TooManyPackets(16))
         );
         assert_eq!(
-            decode(Bytes::from_static(b"4a\x1e")),
+            decode(Bytes::from_static(b"4a\x1e"), MAX_PACKETS),
             Err(PayloadError::Packet {
                 index: 1,
                 source: PacketError::Empty
             })
         );
         assert_eq!(
-            decode(Bytes::from_static(b"")),
+            decode(Bytes::from_static(b""), MAX_PACKETS),
             Err(PayloadError::Packet {
                 index: 0,
                 source: PacketError::Empty
@@ -125,12 +126,12 @@ mod tests {
                 }
             }
             let frames: Vec<Frame> = packets.iter().map(Packet::encode).collect();
-            prop_assert_eq!(decode(encode(&frames)).unwrap(), packets);
+            prop_assert_eq!(decode(encode(&frames), MAX_PACKETS).unwrap(), packets);
         }
 
         #[test]
         fn decoding_never_panics(body in any::<Vec<u8>>()) {
-            let _ = decode(body.into());
+            let _ = decode(body.into(), MAX_PACKETS);
         }
     }
 }

@@ -170,7 +170,7 @@ where
             }
         },
     };
-    let packets = match payload::decode(body) {
+    let packets = match payload::decode(body, engine.config.max_packets_per_post) {
         Ok(packets) => packets,
         Err(err) => {
             tracing::debug!(sid = %socket.sid(), %err, "bad polling payload");
