@@ -23,6 +23,9 @@ async fn main() -> std::io::Result<()> {
                 .ping_interval(Duration::from_millis(300))
                 .ping_timeout(Duration::from_millis(200))
                 .max_payload(1_000_000)
+                // The official JavaScript client sends everything it buffered in one POST;
+                // the byte limit above is what bounds a POST here.
+                .max_packets_per_post(1024)
                 // Test suites may run in a browser page served from another origin.
                 .cors_allowed_origins(CorsOrigins::Any),
         )

@@ -98,7 +98,7 @@ class Session:
         self.disconnect_reasons.append(reason)
         self.disconnected.set()
 
-    async def _until(self, awaitable, what):
+    async def until(self, awaitable, what):
         """Await `awaitable`, failing on timeout or on a disconnect the test did not ask for."""
         main = asyncio.ensure_future(awaitable)
         gone = asyncio.ensure_future(self.disconnected.wait())
@@ -116,7 +116,7 @@ class Session:
         raise StepFailed(f"timed out after {STEP_TIMEOUT_S} s while {what}")
 
     async def next_message(self, what):
-        return await self._until(self.inbox.get(), f"waiting for {what}")
+        return await self.until(self.inbox.get(), f"waiting for {what}")
 
 
 async def run(url, scenario):
@@ -177,7 +177,7 @@ async def run(url, scenario):
         ):
             await asyncio.sleep(0.05)
 
-    await session._until(heartbeats(), f"waiting for {HEARTBEAT_MIN_PINGS} pings")
+    await session.until(heartbeats(), f"waiting for {HEARTBEAT_MIN_PINGS} pings")
     if client.state != "connected":
         raise StepFailed(f"after heartbeats the client is {client.state}")
     report(
@@ -192,7 +192,7 @@ async def run(url, scenario):
 
     session.closing = True
     await asyncio.wait_for(client.disconnect(), STEP_TIMEOUT_S)
-    await session._until(session.disconnected.wait(), "waiting for the disconnect event")
+    await session.until(session.disconnected.wait(), "waiting for the disconnect event")
     reason = session.disconnect_reasons[0]
     if reason != client.reason.CLIENT_DISCONNECT:
         raise StepFailed(f"disconnect reason: expected client disconnect, got {reason!r}")

@@ -124,10 +124,10 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            if let Some(files) = &engine.config.static_files {
-                if let Some(response) = files.serve(request.method(), request.uri().path()).await {
-                    return Ok(response);
-                }
+            if let Some(files) = &engine.config.static_files
+                && let Some(response) = files.serve(request.method(), request.uri().path()).await
+            {
+                return Ok(response);
             }
             let response = inner.call(request).await?;
             Ok(response.map(Body::new))

@@ -110,3 +110,482 @@ pub fn venv_python() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join(".venv"));
     dir.join("bin").join("python")
 }
+
+/// Fail (never skip) when `scripts/test.sh` has not installed the npm package `package`.
+pub fn require_npm_package(package: &str) {
+    let dir = node_modules().join(package);
+    assert!(
+        dir.join("package.json").is_file(),
+        "{} is missing: run scripts/test.sh, which installs the npm packages of package-lock.json",
+        dir.display()
+    );
+}
+
+/// The virtualenv's interpreter; fails (never skips) when `scripts/test.sh` has not made it.
+pub fn require_venv_python() -> PathBuf {
+    let python = venv_python();
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test.sh, which creates the virtualenv from \
+         tests/python/requirements.txt",
+        python.display()
+    );
+    python
+}
+
+/// Run an interop client script to completion (each script bounds itself with a hard timeout)
+/// and assert that it exited 0, showing everything it printed when it did not.
+pub fn assert_script_passes(mut cmd: Command, what: &str) {
+    cmd.current_dir(workspace_root()).stdin(Stdio::null());
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("could not start {what} ({cmd:?}): {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{what} failed with {}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}",
+        output.status
+    );
+}
+
+/// Drives an Engine.IO v4 server by hand over real sockets: a bare HTTP/1.1 client, a
+/// WebSocket client, and an in-process echo server that reports every session that ends.
+pub mod eio {
+    use std::convert::Infallible;
+    use std::future::Future;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use futures_util::{SinkExt, StreamExt};
+    use http::{HeaderMap, Method, Request, StatusCode, header};
+    use http_body_util::combinators::BoxBody;
+    use http_body_util::{BodyExt, Full, StreamBody};
+    use hyper_util::rt::TokioIo;
+    use socketio::engineio::{DisconnectReason, EngineConfig, EngineIo};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::mpsc;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::{self, Message};
+    use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+    /// The longest any single step may take; generous so a loaded 2-core machine never flakes.
+    pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Awaits `future`, failing the test with `what` if it takes longer than [`TIMEOUT`].
+    pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+        tokio::time::timeout(TIMEOUT, future)
+            .await
+            .unwrap_or_else(|_| panic!("timed out after {TIMEOUT:?}: {what}"))
+    }
+
+    /// `/engine.io/?EIO=4&transport=polling`, plus `&sid=…` when given.
+    pub fn polling_target(sid: Option<&str>) -> String {
+        match sid {
+            Some(sid) => format!("/engine.io/?EIO=4&transport=polling&sid={sid}"),
+            None => "/engine.io/?EIO=4&transport=polling".to_owned(),
+        }
+    }
+
+    /// A complete HTTP response.
+    #[derive(Debug)]
+    pub struct Reply {
+        pub status: StatusCode,
+        pub headers: HeaderMap,
+        pub body: Bytes,
+    }
+
+    impl Reply {
+        /// The body as text (lossy, for messages and comparisons).
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.body).into_owned()
+        }
+
+        /// The Engine.IO packets of a polling body, split on the record separator.
+        pub fn packets(&self) -> Vec<String> {
+            self.text().split('\x1e').map(str::to_owned).collect()
+        }
+
+        /// A header as text.
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers.get(name).and_then(|v| v.to_str().ok())
+        }
+
+        /// Asserts an Engine.IO error answer: `status` and a JSON body
+        /// `{"code":code,"message":"…"}`.
+        #[track_caller]
+        pub fn assert_error(&self, status: u16, code: u64, what: &str) {
+            assert_eq!(
+                self.status.as_u16(),
+                status,
+                "{what}: status (body {:?})",
+                self.text()
+            );
+            let json: serde_json::Value = serde_json::from_slice(&self.body)
+                .unwrap_or_else(|e| panic!("{what}: body {:?} is not JSON: {e}", self.text()));
+            assert_eq!(json["code"], code, "{what}: error code in {json}");
+            assert!(
+                json["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{what}: error message in {json}"
+            );
+        }
+    }
+
+    /// A request body: buffered or streamed.
+    pub type Body = BoxBody<Bytes, Infallible>;
+
+    /// Builds a request with `Host: <addr>` unless `headers` names a host.
+    pub fn request(
+        addr: SocketAddr,
+        method: Method,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Request<Body> {
+        let mut builder = Request::builder().method(method).uri(target);
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            builder = builder.header(header::HOST, addr.to_string());
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(body).expect("valid request")
+    }
+
+    /// A buffered body (sent with `Content-Length`).
+    pub fn full(body: impl Into<Bytes>) -> Body {
+        Full::new(body.into()).boxed()
+    }
+
+    /// A body of unknown length, so it is sent with `Transfer-Encoding: chunked`.
+    pub fn chunked(chunks: Vec<Bytes>) -> Body {
+        let frames = chunks
+            .into_iter()
+            .map(|chunk| Ok::<_, Infallible>(hyper::body::Frame::data(chunk)));
+        BodyExt::boxed(StreamBody::new(futures_util::stream::iter(frames)))
+    }
+
+    /// Sends one request on a fresh connection and reads the whole response; `Err` when the
+    /// connection fails.
+    pub async fn try_send(addr: SocketAddr, request: Request<Body>) -> Result<Reply, String> {
+        let exchange = async {
+            let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            let response = sender
+                .send_request(request)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map_err(|e| e.to_string())?;
+            Ok(Reply {
+                status: parts.status,
+                headers: parts.headers,
+                body: body.to_bytes(),
+            })
+        };
+        within("an HTTP exchange", exchange).await
+    }
+
+    /// Sends one request and reads the response; fails the test when the connection fails.
+    pub async fn send(addr: SocketAddr, request: Request<Body>) -> Reply {
+        let what = format!("{} {}", request.method(), request.uri());
+        try_send(addr, request)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
+    /// `method target` with `body` and no extra headers.
+    pub async fn http(
+        addr: SocketAddr,
+        method: Method,
+        target: &str,
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        send(addr, request(addr, method, target, &[], full(body))).await
+    }
+
+    /// A long-polling GET on session `sid`.
+    pub async fn get(addr: SocketAddr, sid: &str) -> Reply {
+        http(addr, Method::GET, &polling_target(Some(sid)), "").await
+    }
+
+    /// A long-polling POST of `body` on session `sid`.
+    pub async fn post(addr: SocketAddr, sid: &str, body: impl Into<Bytes>) -> Reply {
+        http(addr, Method::POST, &polling_target(Some(sid)), body).await
+    }
+
+    /// Asserts that a POST was accepted with `ok`.
+    #[track_caller]
+    pub fn assert_ok(reply: &Reply, what: &str) {
+        assert_eq!(
+            (reply.status, reply.text().as_str()),
+            (StatusCode::OK, "ok"),
+            "{what}"
+        );
+    }
+
+    /// Parses an open packet `0{…}`, checking it has exactly the five v4 keys.
+    #[track_caller]
+    pub fn parse_open(packet: &str) -> serde_json::Value {
+        let json = packet
+            .strip_prefix('0')
+            .unwrap_or_else(|| panic!("not an open packet: {packet:?}"));
+        let value: serde_json::Value = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("open packet {packet:?} is not JSON: {e}"));
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap_or_else(|| panic!("open packet {packet:?} is not an object"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "maxPayload",
+                "pingInterval",
+                "pingTimeout",
+                "sid",
+                "upgrades"
+            ],
+            "keys of {packet:?}"
+        );
+        assert!(
+            value["sid"].as_str().is_some_and(|s| !s.is_empty()),
+            "sid of {packet:?}"
+        );
+        value
+    }
+
+    /// Opens a polling session; returns its sid and handshake.
+    pub async fn open_polling(addr: SocketAddr) -> (String, serde_json::Value) {
+        let reply = http(addr, Method::GET, &polling_target(None), "").await;
+        assert_eq!(reply.status, StatusCode::OK, "handshake: {}", reply.text());
+        let open = parse_open(&reply.text());
+        let sid = open["sid"].as_str().expect("sid").to_owned();
+        (sid, open)
+    }
+
+    /// GETs until a response holds something besides pings and returns those packets in
+    /// order. Pings are answered with a POST of `3`, so short heartbeats cannot end the session
+    /// under a slow test.
+    pub async fn poll_messages(addr: SocketAddr, sid: &str) -> Vec<String> {
+        within("a poll with messages", async {
+            loop {
+                let reply = get(addr, sid).await;
+                assert_eq!(reply.status, StatusCode::OK, "GET: {:?}", reply.text());
+                let (pings, rest): (Vec<String>, Vec<String>) =
+                    reply.packets().into_iter().partition(|p| p == "2");
+                if !pings.is_empty() {
+                    assert_ok(&post(addr, sid, "3").await, "pong");
+                }
+                if !rest.is_empty() {
+                    return rest;
+                }
+            }
+        })
+        .await
+    }
+
+    /// Asserts that polling session `sid` echoes a fresh message.
+    pub async fn assert_polling_echoes(addr: SocketAddr, sid: &str, what: &str) {
+        let text = format!("4still alive: {what}");
+        assert_ok(&post(addr, sid, text.clone()).await, what);
+        assert_eq!(poll_messages(addr, sid).await, [text], "{what}");
+    }
+
+    /// Asserts that polling session `sid` is gone: a GET is refused as an unknown sid.
+    pub async fn assert_polling_gone(addr: SocketAddr, sid: &str, what: &str) {
+        get(addr, sid)
+            .await
+            .assert_error(400, 1, &format!("{what}: GET after the session ended"));
+    }
+
+    /// A WebSocket client connection.
+    pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+    /// Opens a WebSocket to `/engine.io/?{query}` with extra request headers.
+    pub async fn ws_connect(
+        addr: SocketAddr,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Ws, tungstenite::Error> {
+        let mut request = format!("ws://{addr}/engine.io/?{query}")
+            .into_client_request()
+            .expect("valid WebSocket URL");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                http::HeaderValue::from_str(value).expect("header value"),
+            );
+        }
+        within("a WebSocket handshake", async {
+            tokio_tungstenite::connect_async(request)
+                .await
+                .map(|(ws, _)| ws)
+        })
+        .await
+    }
+
+    /// The status of a refused WebSocket handshake; fails the test if it was accepted.
+    pub fn refused_status(result: Result<Ws, tungstenite::Error>) -> u16 {
+        match result {
+            Ok(_) => panic!("the WebSocket handshake was accepted"),
+            Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+            Err(other) => panic!("the WebSocket handshake failed without an HTTP answer: {other}"),
+        }
+    }
+
+    /// Opens a session over WebSocket; returns the socket, its sid and handshake.
+    pub async fn open_websocket(addr: SocketAddr) -> (Ws, String, serde_json::Value) {
+        let mut ws = ws_connect(addr, "EIO=4&transport=websocket", &[])
+            .await
+            .expect("WebSocket handshake");
+        let open = match ws_recv(&mut ws).await {
+            Message::Text(text) => parse_open(&text),
+            other => panic!("first frame is not the open packet: {other:?}"),
+        };
+        let sid = open["sid"].as_str().expect("sid").to_owned();
+        (ws, sid, open)
+    }
+
+    /// The next text or binary frame, answering pings (`2`) with `3` on the way.
+    pub async fn ws_recv(ws: &mut Ws) -> Message {
+        within("a WebSocket message", async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                        ws.send(Message::text("3")).await.expect("send pong");
+                    }
+                    Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                        return message;
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        panic!("the server closed the WebSocket: {frame:?}")
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => panic!("WebSocket error: {err}"),
+                    None => panic!("the WebSocket ended"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Sends a text frame.
+    pub async fn ws_send(ws: &mut Ws, text: &str) {
+        within("sending a WebSocket message", ws.send(Message::text(text)))
+            .await
+            .expect("send WebSocket message");
+    }
+
+    /// Asserts that the WebSocket session echoes a fresh message.
+    pub async fn assert_ws_echoes(ws: &mut Ws, what: &str) {
+        let text = format!("4still alive: {what}");
+        ws_send(ws, &text).await;
+        assert_eq!(ws_recv(ws).await, Message::text(text), "{what}");
+    }
+
+    /// How the server ended a WebSocket.
+    #[derive(Debug)]
+    pub struct Closed {
+        /// Text and binary frames received before the end.
+        pub frames: Vec<Message>,
+        /// The close frame's code, when the server sent one.
+        pub code: Option<u16>,
+    }
+
+    /// Reads until the server ends the WebSocket (close frame, end of stream or error).
+    pub async fn ws_until_closed(ws: &mut Ws) -> Closed {
+        within("the server to close the WebSocket", async {
+            let mut frames = Vec::new();
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Close(frame))) => {
+                        return Closed {
+                            frames,
+                            code: frame.map(|f| u16::from(f.code)),
+                        };
+                    }
+                    Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                        frames.push(message);
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => return Closed { frames, code: None },
+                }
+            }
+        })
+        .await
+    }
+
+    /// An in-process echo server on `127.0.0.1:0` that reports every ended session.
+    pub struct TestEngine {
+        pub addr: SocketAddr,
+        pub eio: EngineIo,
+        disconnects: mpsc::UnboundedReceiver<(String, DisconnectReason)>,
+        server: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for TestEngine {
+        fn drop(&mut self) {
+            self.server.abort();
+        }
+    }
+
+    impl TestEngine {
+        /// Starts an echo server with `config`.
+        pub async fn start(config: EngineConfig) -> TestEngine {
+            let (tx, disconnects) = mpsc::unbounded_channel();
+            let eio = EngineIo::builder()
+                .config(config)
+                .on_message(|socket, message| async move {
+                    let _ = socket.send(message);
+                })
+                .on_disconnect(move |socket, reason| {
+                    let tx = tx.clone();
+                    async move {
+                        let _ = tx.send((socket.sid().to_string(), reason));
+                    }
+                })
+                .build();
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("local addr");
+            let app = eio
+                .router()
+                .into_make_service_with_connect_info::<SocketAddr>();
+            let server = tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            TestEngine {
+                addr,
+                eio,
+                disconnects,
+                server,
+            }
+        }
+
+        /// Waits until session `sid` has ended and returns why.
+        pub async fn disconnected(&mut self, sid: &str) -> DisconnectReason {
+            let disconnects = &mut self.disconnects;
+            within(&format!("session {sid} to end"), async {
+                loop {
+                    let (ended, reason) = disconnects.recv().await.expect("server alive");
+                    if ended == sid {
+                        return reason;
+                    }
+                }
+            })
+            .await
+        }
+    }
+}
