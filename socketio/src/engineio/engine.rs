@@ -48,7 +48,11 @@ impl<H: EngineHandler> Engine<H> {
     /// Every open session.
     pub(crate) fn sockets(&self) -> Vec<Arc<Socket>> {
         let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
-        sessions.values().cloned().collect()
+        sessions
+            .values()
+            .filter(|socket| !socket.is_closed())
+            .cloned()
+            .collect()
     }
 
     /// Creates a session, asks the handler, and starts its lifecycle task.
@@ -95,17 +99,15 @@ impl<H: EngineHandler> Engine<H> {
             () = self.heartbeat(&socket) => socket.closed().await,
             () = Self::connect_timeout(&socket, connect_deadline) => socket.closed().await,
         };
+        tracing::debug!(sid = %socket.sid(), reason = %reason, "session closed");
+        self.handler.on_disconnect(&socket, reason).await;
         if reason.is_server_initiated() && socket.transport() == TransportKind::Polling {
             // Give a poll the chance to hand the close packet to the client before the sid
             // stops being known.
             let _ = tokio::time::timeout(self.config.ping_timeout, socket.close_delivered()).await;
         }
-        {
-            let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
-            sessions.remove(socket.sid());
-        }
-        tracing::debug!(sid = %socket.sid(), reason = %reason, "session closed");
-        self.handler.on_disconnect(&socket, reason).await;
+        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        sessions.remove(socket.sid());
     }
 
     /// Pings every `ping_interval`; closes the session when a pong is late. The timeout

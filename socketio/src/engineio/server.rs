@@ -174,7 +174,7 @@ impl<H: EngineHandler> EngineIo<H> {
 
     /// The open session `sid`, if any.
     pub fn socket(&self, sid: &str) -> Option<Arc<Socket>> {
-        self.engine.get(sid)
+        self.engine.get(sid).filter(|socket| !socket.is_closed())
     }
 
     /// Every open session.
