@@ -341,6 +341,10 @@ async fn server_disconnect_reaches_a_pending_poll_and_the_handler() {
     let socket = eio.socket(&sid).expect("open session");
     socket.save_session(String::from("kept"));
     assert_eq!(socket.get_session::<String>().as_deref(), Some("kept"));
+    assert!(eio.save_session(&sid, 7_u8));
+    assert_eq!(eio.with_session(&sid, |n: &mut u8| *n + 1), Some(8));
+    assert_eq!(eio.get_session::<u8>(&sid), Some(7));
+    assert_eq!(eio.get_session::<u8>("no-such-sid"), None);
     assert_eq!(
         socket.with_session(|n: &mut u32| {
             *n += 2;

@@ -192,6 +192,28 @@ impl<H: EngineHandler> EngineIo<H> {
         self.socket(sid).map(|socket| socket.disconnect()).is_some()
     }
 
+    /// A copy of session `sid`'s value of type `T` (see [`Socket::get_session`]).
+    pub fn get_session<T: Clone + Send + Sync + 'static>(&self, sid: &str) -> Option<T> {
+        self.socket(sid)?.get_session()
+    }
+
+    /// Stores session `sid`'s value of type `T`; returns whether the session was open.
+    pub fn save_session<T: Send + Sync + 'static>(&self, sid: &str, value: T) -> bool {
+        self.socket(sid)
+            .map(|socket| socket.save_session(value))
+            .is_some()
+    }
+
+    /// Runs `f` on session `sid`'s value of type `T` (see [`Socket::with_session`]); `None`
+    /// when the session is not open.
+    pub fn with_session<T: Default + Send + Sync + 'static, R>(
+        &self,
+        sid: &str,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Option<R> {
+        Some(self.socket(sid)?.with_session(f))
+    }
+
     /// Closes every session, telling clients the server is going away.
     pub fn shutdown(&self) {
         self.engine.close_all(DisconnectReason::ServerShutdown);
