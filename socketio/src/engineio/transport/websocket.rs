@@ -167,10 +167,12 @@ async fn read_loop<H: EngineHandler>(
     socket: &Arc<Socket>,
     mut stream: SplitStream<Ws>,
 ) {
+    let closed = socket.closed();
+    tokio::pin!(closed);
     loop {
         let message = tokio::select! {
             message = stream.next() => message,
-            _ = socket.closed() => return,
+            _ = &mut closed => return,
         };
         let packet = match message {
             Some(Ok(WsMessage::Text(text))) => {
