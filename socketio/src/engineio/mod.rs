@@ -25,6 +25,7 @@ mod cors;
 mod engine;
 mod error;
 mod handler;
+mod outbox;
 pub(crate) mod packet;
 pub(crate) mod payload;
 mod query;

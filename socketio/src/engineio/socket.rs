@@ -15,6 +15,7 @@ use http::{HeaderMap, Uri};
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::config::TransportKind;
+use super::outbox::{Outbound, Outbox};
 use super::packet::Frame;
 use super::str::Str;
 
@@ -214,9 +215,9 @@ pub(crate) enum TransportState {
 pub struct Socket {
     sid: Sid,
     handshake: Handshake,
-    outbound: mpsc::Sender<Frame>,
+    outbound: mpsc::Sender<Outbound>,
     /// The transport that currently writes to the client holds this lock.
-    pub(crate) outbound_rx: tokio::sync::Mutex<mpsc::Receiver<Frame>>,
+    pub(crate) outbox: tokio::sync::Mutex<Outbox>,
     state: watch::Sender<TransportState>,
     close_reason: OnceLock<DisconnectReason>,
     /// Woken by every pong; the heartbeat waits on it.
@@ -255,7 +256,7 @@ impl Socket {
             sid: Sid::generate(),
             handshake,
             outbound,
-            outbound_rx: tokio::sync::Mutex::new(outbound_rx),
+            outbox: tokio::sync::Mutex::new(Outbox::new(outbound_rx)),
             state: watch::Sender::new(state),
             close_reason: OnceLock::new(),
             pong: Notify::new(),
@@ -305,10 +306,24 @@ impl Socket {
 
     /// Queues an already encoded frame, shared with other sockets.
     pub(crate) fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
+        self.enqueue(Outbound::Frame(frame))
+    }
+
+    /// Queues frames that must reach the client back to back, whatever else is being sent
+    /// concurrently. An empty group is ignored.
+    #[allow(dead_code)] // used by the Socket.IO layer for binary packets
+    pub(crate) fn send_group(&self, frames: Arc<[Frame]>) -> Result<(), SendError> {
+        if frames.is_empty() {
+            return Ok(());
+        }
+        self.enqueue(Outbound::Group(frames))
+    }
+
+    fn enqueue(&self, entry: Outbound) -> Result<(), SendError> {
         if self.is_closed() {
             return Err(SendError::Closed);
         }
-        self.outbound.try_send(frame).map_err(|err| match err {
+        self.outbound.try_send(entry).map_err(|err| match err {
             mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
             mpsc::error::TrySendError::Closed(_) => SendError::Closed,
         })
@@ -337,7 +352,7 @@ impl Socket {
         if reason.is_server_initiated() {
             // Best effort: behind a full queue the client learns of the close from the
             // transport instead.
-            let _ = self.outbound.try_send(Frame::CLOSE);
+            let _ = self.outbound.try_send(Outbound::Frame(Frame::CLOSE));
         }
         self.state.send_replace(TransportState::Closed);
     }
@@ -429,5 +444,77 @@ impl Socket {
             // The map is keyed by `TypeId::of::<T>()`, so the entry always holds a `T`.
             None => f(&mut T::default()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_socket(capacity: usize) -> Arc<Socket> {
+        let handshake = Handshake {
+            headers: HeaderMap::new(),
+            uri: Uri::from_static("/engine.io/?EIO=4&transport=polling"),
+            remote_addr: None,
+            issued_at: SystemTime::now(),
+        };
+        Socket::new(TransportKind::Polling, handshake, capacity)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_groups_never_interleave() {
+        let socket = test_socket(4096);
+        let senders: Vec<_> = (0..8u8)
+            .map(|task| {
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    for i in 0..100u8 {
+                        let group: Arc<[Frame]> = vec![
+                            Frame::message(&format!("{task}-{i}")),
+                            Frame::Binary(vec![task, i].into()),
+                            Frame::Binary(vec![task, i, 2].into()),
+                        ]
+                        .into();
+                        socket.send_group(group).unwrap();
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for sender in senders {
+            sender.await.unwrap();
+        }
+        let mut outbox = socket.outbox.lock().await;
+        let mut count = 0;
+        while let Some(head) = outbox.try_recv() {
+            let Frame::Text(text) = head else {
+                panic!("a group must start with its text frame, got {head:?}");
+            };
+            let (task, i) = text[1..].split_once('-').unwrap();
+            let (task, i): (u8, u8) = (task.parse().unwrap(), i.parse().unwrap());
+            assert_eq!(outbox.try_recv(), Some(Frame::Binary(vec![task, i].into())));
+            assert_eq!(
+                outbox.try_recv(),
+                Some(Frame::Binary(vec![task, i, 2].into()))
+            );
+            count += 1;
+        }
+        assert_eq!(count, 800);
+    }
+
+    #[test]
+    fn full_queue_and_closed_session_are_reported() {
+        let socket = test_socket(1);
+        assert_eq!(socket.send("a"), Ok(()));
+        assert_eq!(socket.send("b"), Err(SendError::QueueFull));
+        socket.close(DisconnectReason::ClientClose);
+        assert_eq!(socket.send("c"), Err(SendError::Closed));
+        assert_eq!(socket.close_reason(), Some(DisconnectReason::ClientClose));
+        socket.close(DisconnectReason::PingTimeout);
+        assert_eq!(
+            socket.close_reason(),
+            Some(DisconnectReason::ClientClose),
+            "first reason wins"
+        );
     }
 }

@@ -59,7 +59,7 @@ pub(crate) async fn poll<H: EngineHandler>(
         }
         TransportState::Closed => return final_poll(engine, socket, framing, accept_encoding),
     }
-    let Ok(mut queue) = socket.outbound_rx.try_lock() else {
+    let Ok(mut queue) = socket.outbox.try_lock() else {
         socket.close(DisconnectReason::TransportError);
         return Err(EngineError::BadRequest("overlapping poll requests".into()));
     };
@@ -72,8 +72,8 @@ pub(crate) async fn poll<H: EngineHandler>(
     }
     while frames.len() < MAX_PACKETS && !frames.last().is_some_and(Frame::is_close) {
         match queue.try_recv() {
-            Ok(frame) => frames.push(frame),
-            Err(_) => break,
+            Some(frame) => frames.push(frame),
+            None => break,
         }
     }
     drop(queue);
@@ -105,7 +105,7 @@ fn final_poll<H: EngineHandler>(
         .close_reason()
         .is_some_and(DisconnectReason::is_server_initiated);
     let Some(mut queue) = server_closed
-        .then(|| socket.outbound_rx.try_lock().ok())
+        .then(|| socket.outbox.try_lock().ok())
         .flatten()
     else {
         return Err(EngineError::UnknownSid);
@@ -113,8 +113,8 @@ fn final_poll<H: EngineHandler>(
     let mut frames = Vec::new();
     while frames.len() < MAX_PACKETS && !frames.last().is_some_and(Frame::is_close) {
         match queue.try_recv() {
-            Ok(frame) => frames.push(frame),
-            Err(_) => break,
+            Some(frame) => frames.push(frame),
+            None => break,
         }
     }
     if !frames.last().is_some_and(Frame::is_close) && frames.len() < MAX_PACKETS {

@@ -215,7 +215,7 @@ fn close_reason_for(err: &tungstenite::Error) -> DisconnectReason {
 /// Drains the session's queue into the socket, several frames per flush, until the session
 /// closes; then says goodbye with a close frame.
 async fn write_loop(socket: Arc<Socket>, mut sink: SplitSink<Ws, WsMessage>) {
-    let mut queue = socket.outbound_rx.lock().await;
+    let mut queue = socket.outbox.lock().await;
     let mut state = socket.watch_state();
     loop {
         let frame = tokio::select! {
@@ -231,11 +231,11 @@ async fn write_loop(socket: Arc<Socket>, mut sink: SplitSink<Ws, WsMessage>) {
                 break;
             }
             match queue.try_recv() {
-                Ok(frame) => {
+                Some(frame) => {
                     last_was_close = frame.is_close();
                     result = sink.feed(to_ws_message(frame)).await;
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         if result.is_err() || sink.flush().await.is_err() {
