@@ -1,0 +1,137 @@
+//! Text frame → packet (without its attachments yet).
+
+use serde_json::Value;
+
+use super::binary::check_placeholders;
+use super::depth::check_depth;
+use super::error::ParseError;
+use super::limits::ParserLimits;
+use super::packet::{Packet, PacketData, PacketKind, ROOT_NAMESPACE};
+use super::validate::{check_ack_id, packet_data};
+
+/// A decoded text frame and the number of binary frames that must follow.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) packet: Packet,
+    pub(crate) attachments: usize,
+}
+
+/// Parses `<type>[<count>-][<nsp>,][<id>][<json>]`.
+///
+/// For binary packets the placeholders are already checked against the
+/// announced count; the attachment list of the returned packet is empty.
+pub(crate) fn parse_text(text: &str, limits: &ParserLimits) -> Result<Parsed, ParseError> {
+    let first = *text.as_bytes().first().ok_or(ParseError::Empty)?;
+    let kind = first
+        .checked_sub(b'0')
+        .and_then(PacketKind::from_u8)
+        .ok_or_else(|| ParseError::UnknownPacketType(text.chars().next().unwrap_or('\0')))?;
+    // Every delimiter is ASCII, so each slice below starts on a char boundary.
+    let mut rest = &text[1..];
+
+    let mut attachments = 0;
+    if kind.is_binary() {
+        let (count, after) = attachment_count(rest, limits)?;
+        attachments = count;
+        rest = after;
+    }
+
+    let mut namespace = ROOT_NAMESPACE;
+    if rest.starts_with('/') {
+        match rest.find(',') {
+            Some(comma) => {
+                namespace = &rest[..comma];
+                rest = &rest[comma + 1..];
+            }
+            None => {
+                namespace = rest;
+                rest = "";
+            }
+        }
+    }
+
+    let (ack_id, rest) = ack_id(rest, limits)?;
+    check_ack_id(kind, ack_id)?;
+
+    let payload = if rest.is_empty() {
+        None
+    } else {
+        check_depth(rest.as_bytes(), limits.max_depth)?;
+        let value = serde_json::from_str::<Value>(rest)
+            .map_err(|error| ParseError::InvalidJson(error.to_string()))?;
+        Some(value)
+    };
+    let data = packet_data(kind, payload)?;
+    let packet = Packet {
+        namespace: namespace.to_owned(),
+        ack_id,
+        data,
+    };
+
+    // Non-binary packets must not contain placeholders either: every
+    // placeholder handed to the upper layer refers to a real attachment.
+    if let PacketData::Event { args, .. } | PacketData::Ack { args, .. } = &packet.data {
+        check_placeholders(args, attachments)?;
+    }
+    Ok(Parsed {
+        packet,
+        attachments,
+    })
+}
+
+/// Leading run of ASCII digits of `input`.
+fn digits(input: &str) -> &str {
+    let end = input
+        .bytes()
+        .position(|byte| !byte.is_ascii_digit())
+        .unwrap_or(input.len());
+    &input[..end]
+}
+
+/// Accumulates decimal digits, `None` on `u64` overflow.
+fn to_u64(digits: &str) -> Option<u64> {
+    digits.bytes().try_fold(0u64, |acc, byte| {
+        acc.checked_mul(10)?.checked_add(u64::from(byte - b'0'))
+    })
+}
+
+/// Parses `<digits>-`, returning the count and what follows the dash.
+fn attachment_count<'a>(
+    input: &'a str,
+    limits: &ParserLimits,
+) -> Result<(usize, &'a str), ParseError> {
+    let count = digits(input);
+    if count.len() > ParserLimits::MAX_COUNT_DIGITS {
+        return Err(ParseError::AttachmentCountTooLong {
+            max_digits: ParserLimits::MAX_COUNT_DIGITS,
+        });
+    }
+    let after = &input[count.len()..];
+    let after = match after.strip_prefix('-') {
+        Some(after) if !count.is_empty() => after,
+        _ => return Err(ParseError::InvalidAttachmentCount),
+    };
+    let value = to_u64(count).ok_or(ParseError::InvalidAttachmentCount)?;
+    match usize::try_from(value) {
+        Ok(value) if value <= limits.max_attachments => Ok((value, after)),
+        _ => Err(ParseError::TooManyAttachments {
+            count: value,
+            max: limits.max_attachments,
+        }),
+    }
+}
+
+/// Parses an optional ack id, returning it and what follows.
+fn ack_id<'a>(input: &'a str, limits: &ParserLimits) -> Result<(Option<u64>, &'a str), ParseError> {
+    let id = digits(input);
+    if id.is_empty() {
+        return Ok((None, input));
+    }
+    if id.len() > limits.max_ack_id_digits {
+        return Err(ParseError::AckIdTooLong {
+            max_digits: limits.max_ack_id_digits,
+        });
+    }
+    let value = to_u64(id).ok_or(ParseError::AckIdOverflow)?;
+    Ok((Some(value), &input[id.len()..]))
+}
