@@ -1,14 +1,18 @@
 //! The program the official protocol test suites drive (docs/CONTRACTS.md §1).
 //!
 //! `/engine.io/` is a bare Engine.IO echo server: every message goes back to the session
-//! that sent it, text as text and binary as binary.
+//! that sent it, text as text and binary as binary. `/socket.io/` is a Socket.IO server with
+//! the namespaces `/`, `/custom` and `/chat` of the contract.
 //!
 //! Run: `PORT=3000 cargo run --release --example conformance`
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{Value, json};
 use socketio::engineio::{CorsOrigins, EngineConfig, EngineIo};
+use socketio::{ConnectError, NamespaceBuilder, Payload, Socket, SocketIo};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -17,25 +21,24 @@ async fn main() -> std::io::Result<()> {
         .init();
 
     let engine = EngineIo::builder()
-        .config(
-            EngineConfig::default()
-                .path("/engine.io/")
-                .ping_interval(Duration::from_millis(300))
-                .ping_timeout(Duration::from_millis(200))
-                .max_payload(1_000_000)
-                // The official JavaScript client sends everything it buffered in one POST;
-                // the byte limit above is what bounds a POST here.
-                .max_packets_per_post(1024)
-                // Test suites may run in a browser page served from another origin.
-                .cors_allowed_origins(CorsOrigins::Any),
-        )
+        .config(engine_options(EngineConfig::default()).path("/engine.io/"))
         .on_message(|socket, message| async move {
             // A full queue means the client stopped reading; it will time out.
             let _ = socket.send(message);
         })
         .build();
 
-    let app = engine.router();
+    let io = SocketIo::builder()
+        .engine(|config| engine_options(config).connect_timeout(Duration::from_secs(1)))
+        .namespace("/", echo_namespace)
+        .namespace("/custom", echo_namespace)
+        .namespace("/chat", chat_namespace)
+        .build()
+        .expect("valid namespaces");
+
+    // `/engine.io/` first, then `/socket.io/`, then 404.
+    let app = axum::Router::new()
+        .fallback_service(tower_layer::Layer::layer(&engine.layer(), io.service()));
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
@@ -49,8 +52,111 @@ async fn main() -> std::io::Result<()> {
         shutdown_signal().await;
         // Ends pending polls and WebSockets so the graceful shutdown has nothing to wait for.
         engine.shutdown();
+        io.shutdown();
     })
     .await
+}
+
+/// The engine options of both paths.
+fn engine_options(config: EngineConfig) -> EngineConfig {
+    config
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .max_payload(1_000_000)
+        // The official JavaScript client sends everything it buffered in one POST; the byte
+        // limit above is what bounds a POST here.
+        .max_packets_per_post(1024)
+        // Test suites may run in a browser page served from another origin.
+        .cors_allowed_origins(CorsOrigins::Any)
+}
+
+/// `/` and `/custom`: report the auth, echo `message`, acknowledge `message-with-ack`.
+fn echo_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
+    ns.on_connect(|socket| async move {
+        let _ = socket.emit("auth", vec![socket.auth().clone()]);
+        Ok(())
+    })
+    .on("message", |socket, payload, _| async move {
+        let _ = socket.emit("message-back", payload);
+    })
+    .on("message-with-ack", |_, payload, ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send(payload);
+        }
+    })
+}
+
+/// `/chat`: the interop contract for official clients.
+fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
+    ns.on_connect(|socket| async move {
+        if socket.auth().get("token") != Some(&json!("secret")) {
+            return Err(ConnectError::new("unauthorized"));
+        }
+        let _ = socket.emit("auth", vec![socket.auth().clone()]);
+        Ok(())
+    })
+    .on("echo", |socket, payload, _| async move {
+        let _ = socket.emit("echo", payload);
+    })
+    .on("echo-ack", |_, payload, ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send(payload);
+        }
+    })
+    .on("join", |socket, payload, ack| async move {
+        let room = room_of(&payload);
+        socket.join(&room);
+        if let Some(ack) = ack {
+            let _ = ack.send(vec![Value::String(room)]);
+        }
+    })
+    .on("leave", |socket, payload, ack| async move {
+        let room = room_of(&payload);
+        socket.leave(&room);
+        if let Some(ack) = ack {
+            let _ = ack.send(vec![Value::String(room)]);
+        }
+    })
+    .on("to-room", |socket, mut payload, ack| async move {
+        let room = room_of(&payload);
+        if !payload.args.is_empty() {
+            payload.args.remove(0);
+        }
+        socket.to(room).emit("room-message", payload);
+        if let Some(ack) = ack {
+            let _ = ack.send(vec![json!("ok")]);
+        }
+    })
+    .on("request-ack", |socket, payload, _| async move {
+        // Wait for the reply in the background so this client's next events are not held up.
+        tokio::spawn(async move {
+            let timeout = Duration::from_secs(5);
+            if let Ok(reply) = socket.emit_with_ack("ack-request", payload, timeout).await {
+                let _ = socket.emit("ack-result", reply);
+            }
+        });
+    })
+    .on("disconnect-me", |socket, _, _| async move {
+        socket.disconnect();
+    })
+    .on_disconnect(|socket, _reason| async move {
+        announce_departure(&socket);
+    })
+}
+
+fn room_of(payload: &Payload) -> String {
+    match payload.args.first() {
+        Some(Value::String(room)) => room.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Tells every other `/chat` socket that `socket` left.
+fn announce_departure(socket: &Arc<Socket>) {
+    socket
+        .broadcast()
+        .emit("peer-left", vec![Value::String(socket.id().to_string())]);
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -2,4 +2,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod engineio;
+pub(crate) mod manager;
+pub(crate) mod ns;
+pub mod operators;
 pub mod parser;
+pub(crate) mod server;
+
+pub use ns::ack::{AckError, AckSender};
+pub use ns::namespace::{ConnectError, NamespaceBuilder};
+pub use ns::payload::Payload;
+pub use ns::socket::{DisconnectReason, Socket};
+pub use operators::BroadcastOperator;
+pub use server::glue::SocketIoHandler;
+pub use server::{BuildError, SocketIo, SocketIoBuilder};

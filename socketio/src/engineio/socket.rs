@@ -230,6 +230,8 @@ pub struct Socket {
     close_delivered: Notify,
     ready: AtomicBool,
     session: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// State of the layer above (Socket.IO's per-connection state), set once.
+    pub(crate) upper: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for Socket {
@@ -265,6 +267,7 @@ impl Socket {
             close_delivered: Notify::new(),
             ready: AtomicBool::new(false),
             session: Mutex::new(HashMap::new()),
+            upper: OnceLock::new(),
         })
     }
 
@@ -311,12 +314,22 @@ impl Socket {
 
     /// Queues frames that must reach the client back to back, whatever else is being sent
     /// concurrently. An empty group is ignored.
-    #[allow(dead_code)] // used by the Socket.IO layer for binary packets
     pub(crate) fn send_group(&self, frames: Arc<[Frame]>) -> Result<(), SendError> {
         if frames.is_empty() {
             return Ok(());
         }
         self.enqueue(Outbound::Group(frames))
+    }
+
+    /// Queues frames encoded by the Socket.IO layer.
+    pub(crate) fn send_frame_group(
+        &self,
+        frames: &crate::ns::payload::Frames,
+    ) -> Result<(), SendError> {
+        match frames {
+            crate::ns::payload::Frames::One(frame) => self.send_frame(frame.clone()),
+            crate::ns::payload::Frames::Group(group) => self.send_group(group.clone()),
+        }
     }
 
     fn enqueue(&self, entry: Outbound) -> Result<(), SendError> {

@@ -1,0 +1,229 @@
+//! A namespace: its handlers (fixed once built), its sockets and its rooms.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+use super::ack::AckSender;
+use super::payload::Payload;
+use super::socket::{DisconnectReason, Socket};
+use crate::engineio::Sid;
+use crate::manager::local::LocalRooms;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type ConnectFn = dyn Fn(Arc<Socket>) -> BoxFuture<Result<(), ConnectError>> + Send + Sync;
+type EventFn = dyn Fn(Arc<Socket>, Payload, Option<AckSender>) -> BoxFuture<()> + Send + Sync;
+type AnyFn = dyn Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> BoxFuture<()> + Send + Sync;
+type DisconnectFn = dyn Fn(Arc<Socket>, DisconnectReason) -> BoxFuture<()> + Send + Sync;
+
+/// A refused namespace connection: the client receives CONNECT_ERROR with this message and
+/// data (the JavaScript client exposes them as `err.message` and `err.data`).
+///
+/// ```
+/// use socketio::ConnectError;
+///
+/// let refused = ConnectError::new("unauthorized").with_data(serde_json::json!({"retry": false}));
+/// assert_eq!(refused.message(), "unauthorized");
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectError {
+    message: String,
+    data: Option<Value>,
+}
+
+impl ConnectError {
+    /// A refusal with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds data for the client.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The CONNECT_ERROR payload.
+    pub(crate) fn to_json(&self) -> Value {
+        match &self.data {
+            Some(data) => serde_json::json!({ "message": self.message, "data": data }),
+            None => serde_json::json!({ "message": self.message }),
+        }
+    }
+}
+
+/// Registers the handlers of one namespace; see [`SocketIoBuilder::namespace`](crate::SocketIoBuilder::namespace).
+#[derive(Default)]
+pub struct NamespaceBuilder {
+    connect: Vec<Box<ConnectFn>>,
+    events: HashMap<String, Box<EventFn>>,
+    any: Option<Box<AnyFn>>,
+    disconnect: Option<Box<DisconnectFn>>,
+}
+
+impl fmt::Debug for NamespaceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamespaceBuilder")
+            .field("events", &self.events.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NamespaceBuilder {
+    /// Runs for every connection attempt, in registration order with other connect
+    /// handlers and middlewares; the first `Err` refuses the connection. Emits made here
+    /// reach the client right after the CONNECT reply.
+    pub fn on_connect<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.connect
+            .push(Box::new(move |socket| Box::pin(f(socket))));
+        self
+    }
+
+    /// Handles `event`. The handler gets the arguments and, when the client asked for one,
+    /// the [`AckSender`] to answer with.
+    pub fn on<F, Fut>(mut self, event: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(Arc<Socket>, Payload, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.events.insert(
+            event.into(),
+            Box::new(move |socket, payload, ack| Box::pin(f(socket, payload, ack))),
+        );
+        self
+    }
+
+    /// Handles every event without a handler of its own, with its name.
+    pub fn on_any<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.any = Some(Box::new(move |socket, event, payload, ack| {
+            Box::pin(f(socket, event, payload, ack))
+        }));
+        self
+    }
+
+    /// Runs once when a socket leaves; its rooms are still readable here.
+    pub fn on_disconnect<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.disconnect = Some(Box::new(move |socket, reason| Box::pin(f(socket, reason))));
+        self
+    }
+}
+
+/// A built namespace.
+pub(crate) struct Namespace {
+    name: String,
+    handlers: NamespaceBuilder,
+    sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
+    rooms: LocalRooms,
+    next_ack: AtomicU64,
+}
+
+impl Namespace {
+    pub(crate) fn new(name: String, handlers: NamespaceBuilder) -> Arc<Self> {
+        Arc::new(Namespace {
+            name,
+            handlers,
+            sockets: RwLock::new(HashMap::new()),
+            rooms: LocalRooms::default(),
+            next_ack: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn rooms(&self) -> &LocalRooms {
+        &self.rooms
+    }
+
+    /// Ack ids are per namespace, so one broadcast can carry one id to every socket.
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.next_ack.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn socket(&self, sid: &str) -> Option<Arc<Socket>> {
+        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        sockets.get(sid).cloned()
+    }
+
+    pub(crate) fn sockets(&self) -> Vec<Arc<Socket>> {
+        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        sockets.values().cloned().collect()
+    }
+
+    pub(crate) fn remove_socket(&self, sid: &Sid) {
+        let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
+        sockets.remove(sid);
+    }
+
+    /// Runs the connect handlers; on success the socket joins the namespace and its own
+    /// room and gets its CONNECT reply.
+    pub(crate) async fn connect(&self, socket: &Arc<Socket>) -> Result<(), ConnectError> {
+        for handler in &self.handlers.connect {
+            handler(socket.clone()).await?;
+        }
+        {
+            let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
+            sockets.insert(socket.id().clone(), socket.clone());
+        }
+        socket.join(socket.id().as_str());
+        socket.complete_connect();
+        Ok(())
+    }
+
+    /// Calls the handler of the event in `args[0]`.
+    pub(crate) async fn dispatch(
+        &self,
+        socket: &Arc<Socket>,
+        mut payload: Payload,
+        ack_id: Option<u64>,
+    ) {
+        if payload.args.is_empty() {
+            return;
+        }
+        let event = match payload.args.remove(0) {
+            Value::String(name) => name,
+            other => other.to_string(),
+        };
+        let ack = ack_id.map(|id| AckSender::new(socket.clone(), id));
+        if let Some(handler) = self.handlers.events.get(&event) {
+            handler(socket.clone(), payload, ack).await;
+        } else if let Some(any) = &self.handlers.any {
+            any(socket.clone(), event, payload, ack).await;
+        } else {
+            tracing::debug!(ns = %self.name, %event, "no handler for event");
+        }
+    }
+
+    pub(crate) async fn on_disconnect(&self, socket: &Arc<Socket>, reason: DisconnectReason) {
+        if let Some(handler) = &self.handlers.disconnect {
+            handler(socket.clone(), reason).await;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Event arguments as they travel: JSON values plus binary attachments.
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::engineio::packet::Frame;
+use crate::parser::{self, Encoded, Packet};
+
+/// The arguments of an event or an ack.
+///
+/// Binary data stays out of the JSON: inside `args` it is a placeholder object
+/// `{"_placeholder":true,"num":N}` that refers to `attachments[N]`. Use [`Payload::binary`]
+/// (or [`parser::attach`]) to put bytes into an argument.
+///
+/// ```
+/// use bytes::Bytes;
+/// use serde_json::json;
+/// use socketio::Payload;
+///
+/// let mut payload = Payload::from_args(vec![json!("report")]);
+/// let data = payload.binary(Bytes::from_static(b"\x01\x02"));
+/// payload.args.push(json!({ "file": data }));
+/// assert_eq!(payload.attachments.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payload {
+    /// The JSON arguments, in order.
+    pub args: Vec<Value>,
+    /// Binary attachments referred to by placeholders in `args`.
+    pub attachments: Vec<Bytes>,
+}
+
+impl Payload {
+    /// No arguments.
+    pub fn empty() -> Self {
+        Payload::default()
+    }
+
+    /// JSON arguments without binary data.
+    pub fn from_args(args: Vec<Value>) -> Self {
+        Payload {
+            args,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// One argument serialized with serde.
+    pub fn json(value: impl Serialize) -> serde_json::Result<Self> {
+        Ok(Payload::from_args(vec![serde_json::to_value(value)?]))
+    }
+
+    /// Adds `data` as an attachment and returns the placeholder to put into an argument.
+    pub fn binary(&mut self, data: Bytes) -> Value {
+        parser::attach(&mut self.attachments, data)
+    }
+
+    /// The event packet `[event, ...args]` for `namespace`.
+    pub(crate) fn into_event(self, namespace: &str, event: &str) -> Packet {
+        let mut args = Vec::with_capacity(self.args.len() + 1);
+        args.push(Value::String(event.to_owned()));
+        args.extend(self.args);
+        if self.attachments.is_empty() {
+            Packet::event(namespace, args)
+        } else {
+            Packet::binary_event(namespace, args, self.attachments)
+        }
+    }
+
+    /// The ack packet answering `ack_id`.
+    pub(crate) fn into_ack(self, namespace: &str, ack_id: u64) -> Packet {
+        if self.attachments.is_empty() {
+            Packet::ack(namespace, ack_id, self.args)
+        } else {
+            Packet::binary_ack(namespace, ack_id, self.args, self.attachments)
+        }
+    }
+}
+
+impl From<Vec<Value>> for Payload {
+    fn from(args: Vec<Value>) -> Self {
+        Payload::from_args(args)
+    }
+}
+
+/// A packet encoded once into Engine.IO frames, ready for any number of sockets.
+#[derive(Debug, Clone)]
+pub(crate) enum Frames {
+    One(Frame),
+    /// A binary packet: its text frame and attachments, which must stay together.
+    Group(std::sync::Arc<[Frame]>),
+}
+
+impl Frames {
+    pub(crate) fn encode(packet: Packet) -> Frames {
+        let Encoded { text, attachments } = packet.into_encoded();
+        let head = Frame::message(&text);
+        if attachments.is_empty() {
+            return Frames::One(head);
+        }
+        let frames: Vec<Frame> = std::iter::once(head)
+            .chain(attachments.into_iter().map(Frame::Binary))
+            .collect();
+        Frames::Group(frames.into())
+    }
+}

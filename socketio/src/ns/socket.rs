@@ -1,0 +1,336 @@
+//! A Socket.IO socket: one client connected to one namespace.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::ack::AckError;
+use super::namespace::Namespace;
+use super::payload::{Frames, Payload};
+use crate::engineio::{self, SendError, Sid, TransportKind};
+use crate::operators::BroadcastOperator;
+use crate::parser::Packet;
+
+/// Why a socket left its namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client left the namespace or closed the connection.
+    ClientDisconnect,
+    /// The server disconnected the socket.
+    ServerDisconnect,
+    /// The client stopped answering pings.
+    PingTimeout,
+    /// The connection went away.
+    TransportClose,
+    /// The connection broke the Engine.IO protocol.
+    TransportError,
+    /// The client sent a packet that is not valid Socket.IO.
+    ParseError,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+impl DisconnectReason {
+    /// The reason as the JavaScript server spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ClientDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerDisconnect => "server namespace disconnect",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ServerShutdown => "server shutting down",
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a socket is in its life.
+#[derive(Debug)]
+enum Phase {
+    /// The connect handler is running; emits wait here until the CONNECT reply is out.
+    Connecting(Vec<Frames>),
+    Connected,
+    Disconnected,
+}
+
+/// One client in one namespace. Handlers receive it as `Arc<Socket>`.
+pub struct Socket {
+    id: Sid,
+    ns: Arc<Namespace>,
+    engine: Arc<engineio::Socket>,
+    auth: Value,
+    phase: Mutex<Phase>,
+    acks: Mutex<HashMap<u64, oneshot::Sender<Payload>>>,
+    session: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("namespace", &self.ns.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(ns: Arc<Namespace>, engine: Arc<engineio::Socket>, auth: Value) -> Arc<Self> {
+        Arc::new(Socket {
+            id: Sid::generate(),
+            ns,
+            engine,
+            auth,
+            phase: Mutex::new(Phase::Connecting(Vec::new())),
+            acks: Mutex::new(HashMap::new()),
+            session: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The socket id (different from the Engine.IO session id, and per namespace).
+    pub fn id(&self) -> &Sid {
+        &self.id
+    }
+
+    /// The namespace name.
+    pub fn namespace(&self) -> &str {
+        self.ns.name()
+    }
+
+    /// The auth payload of the client's CONNECT (`{}` when it sent none).
+    pub fn auth(&self) -> &Value {
+        &self.auth
+    }
+
+    /// The HTTP request that opened the connection.
+    pub fn handshake(&self) -> &engineio::Handshake {
+        self.engine.handshake()
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> TransportKind {
+        self.engine.transport()
+    }
+
+    /// The underlying Engine.IO session.
+    pub fn engine_socket(&self) -> &Arc<engineio::Socket> {
+        &self.engine
+    }
+
+    /// Whether the socket is still in its namespace.
+    pub fn connected(&self) -> bool {
+        matches!(*self.lock_phase(), Phase::Connected | Phase::Connecting(_))
+    }
+
+    /// Emits `event` to this client.
+    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), SendError> {
+        self.send_packet(payload.into().into_event(self.namespace(), event))
+    }
+
+    /// Emits `event` and waits up to `timeout` for the client's acknowledgement.
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        payload: impl Into<Payload>,
+        timeout: Duration,
+    ) -> Result<Payload, AckError> {
+        let ack_id = self.ns.next_ack_id();
+        let reply = self.expect_ack(ack_id);
+        let packet = payload
+            .into()
+            .into_event(self.namespace(), event)
+            .with_ack_id(ack_id);
+        if let Err(err) = self.send_packet(packet) {
+            self.forget_ack(ack_id);
+            return Err(err.into());
+        }
+        self.await_ack(ack_id, reply, timeout).await
+    }
+
+    /// Registers a pending ack and returns where its reply will arrive.
+    pub(crate) fn expect_ack(&self, ack_id: u64) -> oneshot::Receiver<Payload> {
+        let (tx, rx) = oneshot::channel();
+        self.lock_acks().insert(ack_id, tx);
+        rx
+    }
+
+    pub(crate) async fn await_ack(
+        &self,
+        ack_id: u64,
+        reply: oneshot::Receiver<Payload>,
+        timeout: Duration,
+    ) -> Result<Payload, AckError> {
+        match tokio::time::timeout(timeout, reply).await {
+            Ok(Ok(payload)) => Ok(payload),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                self.forget_ack(ack_id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    fn forget_ack(&self, ack_id: u64) {
+        self.lock_acks().remove(&ack_id);
+    }
+
+    /// Delivers the client's ack; unknown ids (late or forged) are ignored.
+    pub(crate) fn resolve_ack(&self, ack_id: u64, payload: Payload) {
+        if let Some(reply) = self.lock_acks().remove(&ack_id) {
+            let _ = reply.send(payload);
+        }
+    }
+
+    /// Joins `room`.
+    pub fn join(&self, room: impl AsRef<str>) {
+        self.ns.rooms().join(&self.id, room.as_ref());
+    }
+
+    /// Leaves `room`.
+    pub fn leave(&self, room: impl AsRef<str>) {
+        self.ns.rooms().leave(&self.id, room.as_ref());
+    }
+
+    /// Leaves every room, its own sid room included.
+    pub fn leave_all(&self) {
+        self.ns.rooms().leave_all(&self.id);
+    }
+
+    /// The rooms this socket is in (its own sid room included), sorted.
+    pub fn rooms(&self) -> Vec<String> {
+        self.ns.rooms().rooms_of(&self.id)
+    }
+
+    /// A broadcast to `room` that skips this socket.
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// A broadcast to the whole namespace that skips this socket.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone()).skip(self.id.clone())
+    }
+
+    /// Disconnects this socket from its namespace; the client is told.
+    pub fn disconnect(self: &Arc<Self>) {
+        let _ = self.send_packet(Packet::disconnect(self.namespace()));
+        crate::server::glue::forget_socket(&self.engine, self.namespace());
+        let socket = self.clone();
+        tokio::spawn(async move { socket.close(DisconnectReason::ServerDisconnect).await });
+    }
+
+    /// A copy of this socket's session value of type `T`.
+    pub fn get_session<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        let session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        session
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+            .cloned()
+    }
+
+    /// Stores this socket's session value of type `T`.
+    pub fn save_session<T: Send + Sync + 'static>(&self, value: T) {
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        session.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// Runs `f` on the session value of type `T`, created with `Default` when missing.
+    pub fn with_session<T: Default + Send + Sync + 'static, R>(
+        &self,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let value = session
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()));
+        match value.downcast_mut::<T>() {
+            Some(value) => f(value),
+            None => f(&mut T::default()),
+        }
+    }
+
+    /// Encodes and queues one packet for this client.
+    pub(crate) fn send_packet(&self, packet: Packet) -> Result<(), SendError> {
+        self.send_frames(&Frames::encode(packet))
+    }
+
+    /// Queues frames that may be shared with other sockets (a broadcast).
+    pub(crate) fn send_frames(&self, frames: &Frames) -> Result<(), SendError> {
+        {
+            let mut phase = self.lock_phase();
+            match &mut *phase {
+                Phase::Connecting(buffer) => {
+                    buffer.push(frames.clone());
+                    return Ok(());
+                }
+                Phase::Disconnected => return Err(SendError::Closed),
+                Phase::Connected => {}
+            }
+        }
+        self.send_now(frames)
+    }
+
+    fn send_now(&self, frames: &Frames) -> Result<(), SendError> {
+        self.engine.send_frame_group(frames)
+    }
+
+    pub(crate) fn ns(&self) -> &Arc<Namespace> {
+        &self.ns
+    }
+
+    /// Sends the CONNECT reply, then whatever the connect handler emitted.
+    pub(crate) fn complete_connect(&self) {
+        let reply = Packet::connect(
+            self.namespace(),
+            Some(serde_json::json!({ "sid": self.id.as_str() })),
+        );
+        let mut phase = self.lock_phase();
+        let buffered = match std::mem::replace(&mut *phase, Phase::Connected) {
+            Phase::Connecting(buffered) => buffered,
+            other => {
+                *phase = other;
+                return;
+            }
+        };
+        let _ = self.send_now(&Frames::encode(reply));
+        for frames in &buffered {
+            let _ = self.send_now(frames);
+        }
+    }
+
+    /// Leaves the namespace: runs the disconnect handler (rooms still readable there), then
+    /// leaves every room and fails pending acks. Idempotent.
+    pub(crate) async fn close(self: &Arc<Self>, reason: DisconnectReason) {
+        {
+            let mut phase = self.lock_phase();
+            if matches!(*phase, Phase::Disconnected) {
+                return;
+            }
+            *phase = Phase::Disconnected;
+        }
+        self.ns.remove_socket(&self.id);
+        self.ns.on_disconnect(self, reason).await;
+        self.leave_all();
+        self.lock_acks().clear();
+    }
+
+    fn lock_phase(&self) -> std::sync::MutexGuard<'_, Phase> {
+        self.phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_acks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Payload>>> {
+        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

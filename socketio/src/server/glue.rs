@@ -1,0 +1,261 @@
+//! The Engine.IO → Socket.IO glue: decodes packets of each connection, connects namespaces,
+//! and runs that connection's handlers in order.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::engineio::{self, ConnectRejection, EngineHandler, Message};
+use crate::ns::namespace::Namespace;
+use crate::ns::payload::{Frames, Payload};
+use crate::ns::socket::{DisconnectReason, Socket};
+use crate::parser::{DecodeStatus, Decoder, Packet, PacketData};
+
+/// Packets of one connection waiting for their turn; bounded, so a client that floods the
+/// server is slowed down instead of growing memory.
+const INBOUND_CAPACITY: usize = 256;
+
+pub(crate) type Namespaces = HashMap<String, Arc<Namespace>>;
+
+/// The Engine.IO handler of a Socket.IO server.
+pub struct SocketIoHandler {
+    namespaces: Arc<Namespaces>,
+}
+
+impl std::fmt::Debug for SocketIoHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIoHandler")
+            .field("namespaces", &self.namespaces.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl SocketIoHandler {
+    pub(crate) fn new(namespaces: Arc<Namespaces>) -> Self {
+        SocketIoHandler { namespaces }
+    }
+}
+
+/// What a connection's handler task does next, in arrival order.
+enum Inbound {
+    Connect {
+        namespace: String,
+        auth: Value,
+    },
+    Event {
+        namespace: String,
+        payload: Payload,
+        ack_id: Option<u64>,
+    },
+    Disconnect {
+        namespace: String,
+    },
+}
+
+/// Socket.IO state of one Engine.IO connection.
+struct Conn {
+    decoder: Mutex<Decoder>,
+    sockets: Mutex<HashMap<String, Arc<Socket>>>,
+    inbound: Mutex<Option<mpsc::Sender<Inbound>>>,
+    parse_error: AtomicBool,
+}
+
+impl Conn {
+    fn socket(&self, namespace: &str) -> Option<Arc<Socket>> {
+        lock(&self.sockets).get(namespace).cloned()
+    }
+
+    async fn enqueue(&self, item: Inbound) {
+        let sender = lock(&self.inbound).clone();
+        if let Some(sender) = sender {
+            let _ = sender.send(item).await;
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn conn_of(engine: &engineio::Socket) -> Option<Arc<Conn>> {
+    engine.upper.get()?.clone().downcast::<Conn>().ok()
+}
+
+/// Forgets the socket of `namespace` on this connection (after a server-side disconnect).
+pub(crate) fn forget_socket(engine: &engineio::Socket, namespace: &str) {
+    if let Some(conn) = conn_of(engine) {
+        lock(&conn.sockets).remove(namespace);
+    }
+}
+
+impl EngineHandler for SocketIoHandler {
+    async fn on_connect(&self, engine: &Arc<engineio::Socket>) -> Result<(), ConnectRejection> {
+        let (sender, receiver) = mpsc::channel(INBOUND_CAPACITY);
+        let conn = Arc::new(Conn {
+            decoder: Mutex::new(Decoder::new()),
+            sockets: Mutex::new(HashMap::new()),
+            inbound: Mutex::new(Some(sender)),
+            parse_error: AtomicBool::new(false),
+        });
+        let _ = engine.upper.set(conn.clone());
+        tokio::spawn(run_handlers(
+            self.namespaces.clone(),
+            Arc::downgrade(engine),
+            Arc::downgrade(&conn),
+            receiver,
+        ));
+        Ok(())
+    }
+
+    async fn on_message(&self, engine: &Arc<engineio::Socket>, message: Message) {
+        let Some(conn) = conn_of(engine) else { return };
+        let status = {
+            let mut decoder = lock(&conn.decoder);
+            match message {
+                Message::Text(text) => decoder.feed_text(&text),
+                Message::Binary(data) => decoder.feed_binary(data),
+            }
+        };
+        let packet = match status {
+            Ok(DecodeStatus::Complete(packet)) => packet,
+            Ok(DecodeStatus::Incomplete { .. }) => return,
+            Err(err) => {
+                tracing::debug!(sid = %engine.sid(), %err, "bad Socket.IO packet");
+                conn.parse_error.store(true, Ordering::Release);
+                engine.close(engineio::DisconnectReason::TransportError);
+                return;
+            }
+        };
+        let Packet {
+            namespace,
+            ack_id,
+            data,
+        } = packet;
+        match data {
+            PacketData::Ack { args, attachments } => {
+                // Acks skip the queue: a handler may be waiting for this very reply.
+                if let (Some(socket), Some(id)) = (conn.socket(&namespace), ack_id) {
+                    socket.resolve_ack(id, Payload { args, attachments });
+                }
+            }
+            PacketData::Connect(auth) => {
+                let auth = auth.unwrap_or_else(|| Value::Object(Default::default()));
+                conn.enqueue(Inbound::Connect { namespace, auth }).await;
+            }
+            PacketData::Event { args, attachments } => {
+                let payload = Payload { args, attachments };
+                conn.enqueue(Inbound::Event {
+                    namespace,
+                    payload,
+                    ack_id,
+                })
+                .await;
+            }
+            PacketData::Disconnect => conn.enqueue(Inbound::Disconnect { namespace }).await,
+            PacketData::ConnectError(_) => {
+                conn.parse_error.store(true, Ordering::Release);
+                engine.close(engineio::DisconnectReason::TransportError);
+            }
+        }
+    }
+
+    async fn on_disconnect(
+        &self,
+        engine: &Arc<engineio::Socket>,
+        reason: engineio::DisconnectReason,
+    ) {
+        let Some(conn) = conn_of(engine) else { return };
+        // Dropping the sender lets the handler task finish what is queued and stop.
+        lock(&conn.inbound).take();
+        let reason = if conn.parse_error.load(Ordering::Acquire) {
+            DisconnectReason::ParseError
+        } else {
+            socket_reason(reason)
+        };
+        let sockets: Vec<Arc<Socket>> = lock(&conn.sockets).drain().map(|(_, s)| s).collect();
+        for socket in sockets {
+            socket.close(reason).await;
+        }
+    }
+}
+
+fn socket_reason(reason: engineio::DisconnectReason) -> DisconnectReason {
+    use engineio::DisconnectReason as Engine;
+    match reason {
+        Engine::ClientClose => DisconnectReason::ClientDisconnect,
+        Engine::PingTimeout => DisconnectReason::PingTimeout,
+        Engine::TransportError => DisconnectReason::TransportError,
+        Engine::ServerShutdown => DisconnectReason::ServerShutdown,
+        Engine::ServerClose | Engine::ConnectTimeout => DisconnectReason::ServerDisconnect,
+        _ => DisconnectReason::TransportClose,
+    }
+}
+
+/// Runs a connection's connects, events and disconnects one after another, so handlers see
+/// a client's packets in the order it sent them.
+async fn run_handlers(
+    namespaces: Arc<Namespaces>,
+    engine: Weak<engineio::Socket>,
+    conn: Weak<Conn>,
+    mut inbound: mpsc::Receiver<Inbound>,
+) {
+    while let Some(item) = inbound.recv().await {
+        let (Some(engine), Some(conn)) = (engine.upgrade(), conn.upgrade()) else {
+            return;
+        };
+        match item {
+            Inbound::Connect { namespace, auth } => {
+                connect(&namespaces, &engine, &conn, namespace, auth).await;
+            }
+            Inbound::Event {
+                namespace,
+                payload,
+                ack_id,
+            } => {
+                if let Some(socket) = conn.socket(&namespace) {
+                    socket.ns().dispatch(&socket, payload, ack_id).await;
+                }
+            }
+            Inbound::Disconnect { namespace } => {
+                let socket = lock(&conn.sockets).remove(&namespace);
+                if let Some(socket) = socket {
+                    socket.close(DisconnectReason::ClientDisconnect).await;
+                }
+            }
+        }
+    }
+}
+
+async fn connect(
+    namespaces: &Namespaces,
+    engine: &Arc<engineio::Socket>,
+    conn: &Conn,
+    namespace: String,
+    auth: Value,
+) {
+    if conn.socket(&namespace).is_some() {
+        return;
+    }
+    let refuse = |data: Value| {
+        let _ = engine.send_frame_group(&Frames::encode(Packet::connect_error(&namespace, data)));
+    };
+    let Some(ns) = namespaces.get(&namespace) else {
+        refuse(serde_json::json!({ "message": "Invalid namespace" }));
+        return;
+    };
+    let socket = Socket::new(ns.clone(), engine.clone(), auth);
+    if let Err(err) = ns.connect(&socket).await {
+        refuse(err.to_json());
+        return;
+    }
+    lock(&conn.sockets).insert(namespace, socket.clone());
+    engine.mark_ready();
+    if engine.is_closed() {
+        // The connection ended while the connect handler ran.
+        lock(&conn.sockets).remove(socket.namespace());
+        socket.close(DisconnectReason::TransportClose).await;
+    }
+}

@@ -1,0 +1,190 @@
+//! The Socket.IO server: builder, cloneable handle, and the axum router / tower layer.
+
+pub(crate) mod glue;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engineio::{EngineConfig, EngineIo, EngineLayer, EngineService, NotFound};
+use crate::ns::namespace::{Namespace, NamespaceBuilder};
+use crate::ns::payload::Payload;
+use crate::operators::BroadcastOperator;
+use glue::{Namespaces, SocketIoHandler};
+
+/// Why [`SocketIoBuilder::build`] refused the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A namespace name must start with `/` and contain no `,`.
+    #[error("invalid namespace name {0:?}: it must start with '/' and contain no ','")]
+    InvalidNamespace(String),
+}
+
+/// Builds a [`SocketIo`] server.
+///
+/// ```
+/// use socketio::{Payload, SocketIo};
+///
+/// let io = SocketIo::builder()
+///     .namespace("/", |ns| {
+///         ns.on("ping", |socket, payload, ack| async move {
+///             if let Some(ack) = ack {
+///                 let _ = ack.send(payload);
+///             }
+///         })
+///     })
+///     .build()
+///     .unwrap();
+/// let app: axum::Router = io.router();
+/// ```
+pub struct SocketIoBuilder {
+    config: EngineConfig,
+    namespaces: HashMap<String, NamespaceBuilder>,
+}
+
+impl std::fmt::Debug for SocketIoBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIoBuilder")
+            .field("config", &self.config)
+            .field("namespaces", &self.namespaces.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Default for SocketIoBuilder {
+    fn default() -> Self {
+        SocketIoBuilder {
+            config: EngineConfig::default()
+                .path("/socket.io/")
+                .connect_timeout(Duration::from_secs(45)),
+            namespaces: HashMap::new(),
+        }
+    }
+}
+
+impl SocketIoBuilder {
+    /// Adjusts the Engine.IO settings, starting from Socket.IO's defaults (path
+    /// `/socket.io/`, connect timeout 45 s).
+    pub fn engine(mut self, configure: impl FnOnce(EngineConfig) -> EngineConfig) -> Self {
+        self.config = configure(self.config);
+        self
+    }
+
+    /// Registers the handlers of namespace `name`. Calling it again for the same name adds
+    /// to the same namespace.
+    pub fn namespace(
+        mut self,
+        name: impl Into<String>,
+        register: impl FnOnce(NamespaceBuilder) -> NamespaceBuilder,
+    ) -> Self {
+        let name = name.into();
+        let builder = self.namespaces.remove(&name).unwrap_or_default();
+        self.namespaces.insert(name, register(builder));
+        self
+    }
+
+    /// Checks the configuration and starts the server.
+    pub fn build(self) -> Result<SocketIo, BuildError> {
+        let mut namespaces = Namespaces::new();
+        for (name, builder) in self.namespaces {
+            if !name.starts_with('/') || name.contains(',') {
+                return Err(BuildError::InvalidNamespace(name));
+            }
+            namespaces.insert(name.clone(), Namespace::new(name, builder));
+        }
+        let namespaces = Arc::new(namespaces);
+        let engine = EngineIo::with_handler(self.config, SocketIoHandler::new(namespaces.clone()));
+        Ok(SocketIo { namespaces, engine })
+    }
+}
+
+/// A running Socket.IO server. Cheap to clone: emit from anywhere (a background task,
+/// another thread) through a clone.
+#[derive(Clone)]
+pub struct SocketIo {
+    namespaces: Arc<Namespaces>,
+    engine: EngineIo<SocketIoHandler>,
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("namespaces", &self.namespaces.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocketIo {
+    /// Starts building a server.
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder::default()
+    }
+
+    /// All sockets of namespace `name`, to broadcast to or narrow down; `None` for an unknown
+    /// namespace.
+    pub fn of(&self, name: &str) -> Option<BroadcastOperator> {
+        self.namespaces
+            .get(name)
+            .map(|ns| BroadcastOperator::new(ns.clone()))
+    }
+
+    /// Sockets of the main namespace `/` in `room`.
+    ///
+    /// # Panics
+    ///
+    /// If no handler was registered for `/` (use [`SocketIo::of`] for other namespaces).
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.main().to(room)
+    }
+
+    /// Emits to every socket of the main namespace `/`; returns how many were reached.
+    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> usize {
+        self.of("/").map_or(0, |all| all.emit(event, payload))
+    }
+
+    fn main(&self) -> BroadcastOperator {
+        self.of("/")
+            .expect("the main namespace \"/\" has no handlers registered")
+    }
+
+    /// Empties `room` of namespace `name`; returns how many sockets were in it.
+    pub fn close_room(&self, name: &str, room: &str) -> usize {
+        self.namespaces
+            .get(name)
+            .map_or(0, |ns| ns.rooms().close_room(room).len())
+    }
+
+    /// The rooms of namespace `name` that have members (socket id rooms included).
+    pub fn rooms(&self, name: &str) -> Vec<String> {
+        self.namespaces
+            .get(name)
+            .map(|ns| ns.rooms().all_rooms())
+            .unwrap_or_default()
+    }
+
+    /// The Engine.IO server underneath.
+    pub fn engine(&self) -> &EngineIo<SocketIoHandler> {
+        &self.engine
+    }
+
+    /// Disconnects every client with "server shutting down".
+    pub fn shutdown(&self) {
+        self.engine.shutdown();
+    }
+
+    /// An axum router serving Socket.IO (and static files, if configured); 404 elsewhere.
+    pub fn router(&self) -> axum::Router {
+        self.engine.router()
+    }
+
+    /// A layer that serves Socket.IO in front of another service.
+    pub fn layer(&self) -> EngineLayer<SocketIoHandler> {
+        self.engine.layer()
+    }
+
+    /// Socket.IO as a tower service answering 404 elsewhere.
+    pub fn service(&self) -> EngineService<SocketIoHandler, NotFound> {
+        self.engine.service()
+    }
+}
