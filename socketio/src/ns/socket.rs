@@ -218,6 +218,11 @@ impl Socket {
         self.broadcast().to(room)
     }
 
+    /// Every socket of this namespace, this one included.
+    pub fn namespace_sockets(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone())
+    }
+
     /// A broadcast to the whole namespace that skips this socket.
     pub fn broadcast(&self) -> BroadcastOperator {
         BroadcastOperator::new(self.ns.clone()).skip(self.id.clone())

@@ -420,7 +420,16 @@ pub mod eio {
         query: &str,
         headers: &[(&str, &str)],
     ) -> Result<Ws, tungstenite::Error> {
-        let mut request = format!("ws://{addr}/engine.io/?{query}")
+        ws_connect_at(addr, &format!("/engine.io/?{query}"), headers).await
+    }
+
+    /// Opens a WebSocket to `target` (path and query) with extra request headers.
+    pub async fn ws_connect_at(
+        addr: SocketAddr,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Ws, tungstenite::Error> {
+        let mut request = format!("ws://{addr}{target}")
             .into_client_request()
             .expect("valid WebSocket URL");
         for (name, value) in headers {
