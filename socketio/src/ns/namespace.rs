@@ -134,17 +134,20 @@ impl NamespaceBuilder {
     }
 }
 
+/// The handlers of a namespace, shared by every dynamic namespace made from them.
+pub(crate) type Handlers = NamespaceBuilder;
+
 /// A built namespace.
 pub(crate) struct Namespace {
     name: String,
-    handlers: NamespaceBuilder,
+    handlers: Arc<Handlers>,
     sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
     rooms: LocalRooms,
     next_ack: AtomicU64,
 }
 
 impl Namespace {
-    pub(crate) fn new(name: String, handlers: NamespaceBuilder) -> Arc<Self> {
+    pub(crate) fn new(name: String, handlers: Arc<Handlers>) -> Arc<Self> {
         Arc::new(Namespace {
             name,
             handlers,

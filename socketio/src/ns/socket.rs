@@ -139,6 +139,11 @@ impl Socket {
         self.send_packet(payload.into().into_event(self.namespace(), event))
     }
 
+    /// Sends a `message` event, like python-socketio's `send`.
+    pub fn send(&self, payload: impl Into<Payload>) -> Result<(), SendError> {
+        self.emit("message", payload)
+    }
+
     /// Emits `event` and waits up to `timeout` for the client's acknowledgement.
     pub async fn emit_with_ack(
         &self,

@@ -9,7 +9,6 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::engineio::{self, ConnectRejection, EngineHandler, Message};
-use crate::ns::namespace::Namespace;
 use crate::ns::payload::{Frames, Payload};
 use crate::ns::socket::{DisconnectReason, Socket};
 use crate::parser::{DecodeStatus, Decoder, Packet, PacketData};
@@ -18,7 +17,7 @@ use crate::parser::{DecodeStatus, Decoder, Packet, PacketData};
 /// server is slowed down instead of growing memory.
 const INBOUND_CAPACITY: usize = 256;
 
-pub(crate) type Namespaces = HashMap<String, Arc<Namespace>>;
+pub(crate) use super::registry::Registry as Namespaces;
 
 /// The Engine.IO handler of a Socket.IO server.
 pub struct SocketIoHandler {
@@ -28,7 +27,7 @@ pub struct SocketIoHandler {
 impl std::fmt::Debug for SocketIoHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketIoHandler")
-            .field("namespaces", &self.namespaces.keys().collect::<Vec<_>>())
+            .field("namespaces", &self.namespaces.names())
             .finish()
     }
 }
@@ -242,7 +241,7 @@ async fn connect(
     let refuse = |data: Value| {
         let _ = engine.send_frame_group(&Frames::encode(Packet::connect_error(&namespace, data)));
     };
-    let Some(ns) = namespaces.get(&namespace) else {
+    let Some(ns) = namespaces.resolve(&namespace) else {
         refuse(serde_json::json!({ "message": "Invalid namespace" }));
         return;
     };

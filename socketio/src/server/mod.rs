@@ -1,6 +1,7 @@
 //! The Socket.IO server: builder, cloneable handle, and the axum router / tower layer.
 
 pub(crate) mod glue;
+mod registry;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use crate::ns::namespace::{Namespace, NamespaceBuilder};
 use crate::ns::payload::Payload;
 use crate::operators::BroadcastOperator;
 use glue::{Namespaces, SocketIoHandler};
+use registry::Matcher;
 
 /// Why [`SocketIoBuilder::build`] refused the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +43,7 @@ pub enum BuildError {
 pub struct SocketIoBuilder {
     config: EngineConfig,
     namespaces: HashMap<String, NamespaceBuilder>,
+    dynamic: Vec<(Matcher, NamespaceBuilder)>,
 }
 
 impl std::fmt::Debug for SocketIoBuilder {
@@ -48,6 +51,7 @@ impl std::fmt::Debug for SocketIoBuilder {
         f.debug_struct("SocketIoBuilder")
             .field("config", &self.config)
             .field("namespaces", &self.namespaces.keys().collect::<Vec<_>>())
+            .field("dynamic_namespaces", &self.dynamic.len())
             .finish()
     }
 }
@@ -59,6 +63,7 @@ impl Default for SocketIoBuilder {
                 .path("/socket.io/")
                 .connect_timeout(Duration::from_secs(45)),
             namespaces: HashMap::new(),
+            dynamic: Vec::new(),
         }
     }
 }
@@ -72,28 +77,65 @@ impl SocketIoBuilder {
     }
 
     /// Registers the handlers of namespace `name`. Calling it again for the same name adds
-    /// to the same namespace.
+    /// to the same namespace. The name `*` is a catch-all: any namespace that is not
+    /// registered otherwise is created on its first connect with these handlers.
     pub fn namespace(
         mut self,
         name: impl Into<String>,
         register: impl FnOnce(NamespaceBuilder) -> NamespaceBuilder,
     ) -> Self {
         let name = name.into();
+        if name == "*" {
+            return self.dynamic_namespace(|_| true, register);
+        }
         let builder = self.namespaces.remove(&name).unwrap_or_default();
         self.namespaces.insert(name, register(builder));
         self
     }
 
+    /// Registers handlers for every namespace whose name `matches` accepts (a pattern, a
+    /// prefix, a lookup…). Each accepted name becomes its own namespace, with its own sockets
+    /// and rooms, on its first connect. Names registered with
+    /// [`namespace`](Self::namespace) take precedence; matchers are tried in order.
+    ///
+    /// ```
+    /// use socketio::SocketIo;
+    ///
+    /// let io = SocketIo::builder()
+    ///     .dynamic_namespace(|name| name.starts_with("/team-"), |ns| {
+    ///         ns.on("hello", |socket, _, _| async move {
+    ///             println!("hello in {}", socket.namespace());
+    ///         })
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = io;
+    /// ```
+    pub fn dynamic_namespace(
+        mut self,
+        matches: impl Fn(&str) -> bool + Send + Sync + 'static,
+        register: impl FnOnce(NamespaceBuilder) -> NamespaceBuilder,
+    ) -> Self {
+        self.dynamic
+            .push((Arc::new(matches), register(NamespaceBuilder::default())));
+        self
+    }
+
     /// Checks the configuration and starts the server.
     pub fn build(self) -> Result<SocketIo, BuildError> {
-        let mut namespaces = Namespaces::new();
+        let mut fixed = HashMap::new();
         for (name, builder) in self.namespaces {
             if !name.starts_with('/') || name.contains(',') {
                 return Err(BuildError::InvalidNamespace(name));
             }
-            namespaces.insert(name.clone(), Namespace::new(name, builder));
+            fixed.insert(name.clone(), Namespace::new(name, Arc::new(builder)));
         }
-        let namespaces = Arc::new(namespaces);
+        let dynamic = self
+            .dynamic
+            .into_iter()
+            .map(|(matches, builder)| (matches, Arc::new(builder)))
+            .collect();
+        let namespaces = Arc::new(Namespaces::new(fixed, dynamic));
         let engine = EngineIo::with_handler(self.config, SocketIoHandler::new(namespaces.clone()));
         Ok(SocketIo { namespaces, engine })
     }
@@ -110,7 +152,7 @@ pub struct SocketIo {
 impl std::fmt::Debug for SocketIo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketIo")
-            .field("namespaces", &self.namespaces.keys().collect::<Vec<_>>())
+            .field("namespaces", &self.namespaces.names())
             .finish_non_exhaustive()
     }
 }

@@ -204,7 +204,13 @@ async fn read_loop<H: EngineHandler>(
 }
 
 fn close_reason_for(err: &tungstenite::Error) -> DisconnectReason {
+    use tungstenite::error::ProtocolError;
     match err {
+        // The peer went away without a close frame: the connection closed, nothing was wrong
+        // with what it sent.
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            DisconnectReason::TransportClose
+        }
         tungstenite::Error::Capacity(_)
         | tungstenite::Error::Protocol(_)
         | tungstenite::Error::Utf8(_) => DisconnectReason::TransportError,

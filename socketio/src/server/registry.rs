@@ -1,0 +1,63 @@
+//! Which namespaces exist: the ones registered by name, and dynamic ones created on first
+//! connect when a matcher accepts the name (`*` accepts every name).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::ns::namespace::{Handlers, Namespace};
+
+pub(crate) type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// The namespaces of one server.
+pub(crate) struct Registry {
+    fixed: HashMap<String, Arc<Namespace>>,
+    dynamic: Vec<(Matcher, Arc<Handlers>)>,
+    /// Dynamic namespaces created so far; they stay, like Node's child namespaces.
+    created: RwLock<HashMap<String, Arc<Namespace>>>,
+}
+
+impl Registry {
+    pub(crate) fn new(
+        fixed: HashMap<String, Arc<Namespace>>,
+        dynamic: Vec<(Matcher, Arc<Handlers>)>,
+    ) -> Self {
+        Registry {
+            fixed,
+            dynamic,
+            created: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// An existing namespace.
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<Namespace>> {
+        if let Some(ns) = self.fixed.get(name) {
+            return Some(ns.clone());
+        }
+        let created = self.created.read().unwrap_or_else(|e| e.into_inner());
+        created.get(name).cloned()
+    }
+
+    /// The namespace a client asks to connect to, created when a dynamic matcher accepts
+    /// the name; `None` for an unknown namespace.
+    pub(crate) fn resolve(&self, name: &str) -> Option<Arc<Namespace>> {
+        if let Some(ns) = self.get(name) {
+            return Some(ns);
+        }
+        let handlers = self
+            .dynamic
+            .iter()
+            .find(|(matches, _)| matches(name))
+            .map(|(_, handlers)| handlers.clone())?;
+        let mut created = self.created.write().unwrap_or_else(|e| e.into_inner());
+        let ns = created
+            .entry(name.to_owned())
+            .or_insert_with(|| Namespace::new(name.to_owned(), handlers));
+        Some(ns.clone())
+    }
+
+    /// Names of the namespaces that exist now.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let created = self.created.read().unwrap_or_else(|e| e.into_inner());
+        self.fixed.keys().chain(created.keys()).cloned().collect()
+    }
+}

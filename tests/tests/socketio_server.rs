@@ -1,0 +1,220 @@
+//! The Socket.IO server API over real WebSockets: dynamic and catch-all namespaces, catch-all
+//! events, broadcasts with acks and per-socket timeouts, rooms, sessions and disconnect
+//! reasons.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::eio::{Ws, within, ws_connect_at, ws_recv, ws_send};
+use serde_json::json;
+use socketio::{DisconnectReason, Payload, SocketIo};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn serve(io: &SocketIo) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = io.router();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+async fn text(ws: &mut Ws) -> String {
+    match ws_recv(ws).await {
+        Message::Text(text) => text.to_string(),
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+/// Opens a connection and joins `namespace`; returns the socket id.
+async fn join(addr: SocketAddr, namespace: &str) -> (Ws, String) {
+    let mut ws = ws_connect_at(addr, "/socket.io/?EIO=4&transport=websocket", &[])
+        .await
+        .unwrap();
+    text(&mut ws).await; // open packet
+    let prefix = if namespace == "/" {
+        String::new()
+    } else {
+        format!("{namespace},")
+    };
+    ws_send(&mut ws, &format!("40{prefix}")).await;
+    let reply = text(&mut ws).await;
+    let json = reply
+        .strip_prefix(&format!("40{prefix}"))
+        .expect("CONNECT reply");
+    let sid = serde_json::from_str::<serde_json::Value>(json).unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (ws, sid)
+}
+
+#[tokio::test]
+async fn dynamic_and_catch_all_namespaces() {
+    let io = SocketIo::builder()
+        .dynamic_namespace(
+            |name| name.starts_with("/team-"),
+            |ns| {
+                ns.on("who", |socket, _, ack| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(vec![json!(socket.namespace())]);
+                    }
+                })
+            },
+        )
+        .namespace("*", |ns| {
+            ns.on_any(|socket, event, payload, ack| async move {
+                if let Some(ack) = ack {
+                    let mut args = vec![json!(socket.namespace()), json!(event)];
+                    args.extend(payload.args);
+                    let _ = ack.send(args);
+                }
+            })
+        })
+        .build()
+        .unwrap();
+    let addr = serve(&io).await;
+
+    let (mut red, _) = join(addr, "/team-red").await;
+    ws_send(&mut red, r#"42/team-red,1["who"]"#).await;
+    assert_eq!(text(&mut red).await, r#"43/team-red,1["/team-red"]"#);
+
+    let (mut other, _) = join(addr, "/anything").await;
+    ws_send(&mut other, r#"42/anything,2["custom",7]"#).await;
+    assert_eq!(
+        text(&mut other).await,
+        r#"43/anything,2["/anything","custom",7]"#
+    );
+
+    assert!(
+        io.of("/team-red").is_some(),
+        "a created namespace can be addressed"
+    );
+    assert_eq!(io.of("/team-red").unwrap().emit("news", vec![json!(1)]), 1);
+    assert_eq!(text(&mut red).await, r#"42/team-red,["news",1]"#);
+}
+
+#[tokio::test]
+async fn broadcast_with_acks_reports_each_socket() {
+    let io = SocketIo::builder()
+        .namespace("/", |ns| ns.on("noop", |_, _, _| async {}))
+        .build()
+        .unwrap();
+    let addr = serve(&io).await;
+    let (mut answers, answering_sid) = join(addr, "/").await;
+    let (mut silent, silent_sid) = join(addr, "/").await;
+
+    let io2 = io.clone();
+    let results = tokio::spawn(async move {
+        io2.of("/")
+            .unwrap()
+            .emit_with_ack("question", vec![json!("?")], Duration::from_millis(500))
+            .await
+    });
+    let asked = text(&mut answers).await;
+    let id = asked
+        .strip_prefix("42")
+        .and_then(|rest| rest.strip_suffix(r#"["question","?"]"#))
+        .unwrap_or_else(|| panic!("unexpected {asked}"));
+    assert_eq!(
+        text(&mut silent).await,
+        asked,
+        "the same packet, id included, goes to everyone"
+    );
+    ws_send(&mut answers, &format!(r#"43{id}["yes"]"#)).await;
+
+    let mut results = within("broadcast acks", results).await.unwrap();
+    results.sort_by_key(|(sid, _)| sid.to_string() != answering_sid);
+    assert_eq!(results[0].0.as_str(), answering_sid);
+    assert_eq!(results[0].1, Ok(Payload::from_args(vec![json!("yes")])));
+    assert_eq!(results[1].0.as_str(), silent_sid);
+    assert_eq!(results[1].1, Err(socketio::AckError::Timeout));
+}
+
+#[tokio::test]
+async fn rooms_sessions_and_disconnect_reasons() {
+    let (reasons_tx, mut reasons) = mpsc::unbounded_channel();
+    let reasons_tx = Arc::new(reasons_tx);
+    let io = SocketIo::builder()
+        .namespace("/", move |ns| {
+            let reasons_tx = reasons_tx.clone();
+            ns.on("join", |socket, payload, ack| async move {
+                let room = payload.args[0].as_str().unwrap().to_owned();
+                socket.join(&room);
+                socket.with_session(|joined: &mut Vec<String>| joined.push(room));
+                if let Some(ack) = ack {
+                    let _ = ack.send(vec![json!(socket.rooms())]);
+                }
+            })
+            .on("kick-me", |socket, _, _| async move {
+                socket.disconnect();
+            })
+            .on_disconnect(move |socket, reason| {
+                let reasons_tx = reasons_tx.clone();
+                async move {
+                    let joined = socket.get_session::<Vec<String>>().unwrap_or_default();
+                    let _ = reasons_tx.send((reason, socket.rooms(), joined));
+                }
+            })
+        })
+        .build()
+        .unwrap();
+    let addr = serve(&io).await;
+
+    let (mut a, a_sid) = join(addr, "/").await;
+    ws_send(&mut a, r#"421["join","lobby"]"#).await;
+    let mut expected = vec![a_sid.clone(), "lobby".to_owned()];
+    expected.sort();
+    assert_eq!(text(&mut a).await, format!("431[{}]", json!(expected)));
+    assert!(io.rooms("/").contains(&"lobby".to_owned()));
+
+    ws_send(&mut a, r#"42["kick-me"]"#).await;
+    assert_eq!(text(&mut a).await, "41");
+    let (reason, rooms, joined) = within("disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, DisconnectReason::ServerDisconnect);
+    assert!(
+        rooms.contains(&"lobby".to_owned()),
+        "rooms are readable in the disconnect handler"
+    );
+    assert_eq!(joined, ["lobby"]);
+    assert!(
+        !io.rooms("/").contains(&"lobby".to_owned()),
+        "left every room afterwards"
+    );
+
+    let (mut b, _) = join(addr, "/").await;
+    ws_send(&mut b, "41").await;
+    let (reason, _, _) = within("disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, DisconnectReason::ClientDisconnect);
+
+    let (c, _) = join(addr, "/").await;
+    drop(c);
+    let (reason, _, _) = within("disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, DisconnectReason::TransportClose);
+
+    let (mut d, _) = join(addr, "/").await;
+    ws_send(&mut d, "4zzz").await;
+    let (reason, _, _) = within("disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, DisconnectReason::ParseError);
+
+    let (mut e, _) = join(addr, "/").await;
+    io.shutdown();
+    let (reason, _, _) = within("disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, DisconnectReason::ServerShutdown);
+    assert_eq!(
+        text(&mut e).await,
+        "1",
+        "the engine close packet reaches the client"
+    );
+}
