@@ -1,8 +1,11 @@
 #![doc = include_str!("../../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_support;
 pub mod engineio;
-pub(crate) mod manager;
+pub mod manager;
 pub(crate) mod ns;
 pub mod operators;
 pub mod parser;

@@ -1,11 +1,11 @@
 //! Broadcasts: choose sockets with `to` / `except`, then emit to all of them. The packet is
 //! encoded once and the same frames go to every chosen socket.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engineio::Sid;
+use crate::manager::BroadcastTarget;
 use crate::ns::ack::AckError;
 use crate::ns::namespace::Namespace;
 use crate::ns::payload::{Frames, Payload};
@@ -18,18 +18,14 @@ use crate::ns::socket::Socket;
 #[derive(Clone)]
 pub struct BroadcastOperator {
     ns: Arc<Namespace>,
-    rooms: Vec<String>,
-    except: Vec<String>,
-    skip: Option<Sid>,
+    target: BroadcastTarget,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BroadcastOperator")
             .field("namespace", &self.ns.name())
-            .field("rooms", &self.rooms)
-            .field("except", &self.except)
-            .field("skip", &self.skip)
+            .field("target", &self.target)
             .finish()
     }
 }
@@ -38,49 +34,31 @@ impl BroadcastOperator {
     pub(crate) fn new(ns: Arc<Namespace>) -> Self {
         BroadcastOperator {
             ns,
-            rooms: Vec::new(),
-            except: Vec::new(),
-            skip: None,
+            target: BroadcastTarget::default(),
         }
     }
 
     /// Adds a room: sockets in any of the chosen rooms are reached (all sockets when no room
     /// is chosen). A socket id is also a room.
     pub fn to(mut self, room: impl Into<String>) -> Self {
-        self.rooms.push(room.into());
+        self.target.rooms.push(room.into());
         self
     }
 
     /// Leaves out the sockets in `room`.
     pub fn except(mut self, room: impl Into<String>) -> Self {
-        self.except.push(room.into());
+        self.target.except.push(room.into());
         self
     }
 
     pub(crate) fn skip(mut self, sid: Sid) -> Self {
-        self.skip = Some(sid);
+        self.target.skip = Some(sid);
         self
     }
 
     /// The chosen sockets.
     pub fn sockets(&self) -> Vec<Arc<Socket>> {
-        let excluded: HashSet<Sid> = self.ns.rooms().select(&self.except, &[]);
-        let keep = |sid: &Sid| !excluded.contains(sid) && self.skip.as_ref() != Some(sid);
-        if self.rooms.is_empty() {
-            return self
-                .ns
-                .sockets()
-                .into_iter()
-                .filter(|socket| keep(socket.id()))
-                .collect();
-        }
-        self.ns
-            .rooms()
-            .select(&self.rooms, &self.except)
-            .into_iter()
-            .filter(|sid| keep(sid))
-            .filter_map(|sid| self.ns.socket(sid.as_str()))
-            .collect()
+        self.ns.select(&self.target)
     }
 
     /// Emits `event` to every chosen socket; returns how many were reached.

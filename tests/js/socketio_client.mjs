@@ -37,6 +37,8 @@ const SCENARIOS = {
 };
 
 let currentStep = "setup";
+// Set once the run is over and the clients are being closed.
+let closing = false;
 
 function fail(reason) {
   process.stderr.write(`FAIL [${currentStep}]: ${reason}\n`);
@@ -147,6 +149,8 @@ class Client {
       timeout: STEP_TIMEOUT_MS,
       ...SCENARIOS[scenario],
     });
+    // Namespaces this client is about to leave on purpose; any other disconnect fails the run.
+    this.leaving = new Set();
     this.pings = 0;
     this.manager.on("ping", () => {
       this.pings += 1;
@@ -169,7 +173,13 @@ class Client {
       if (args.length > 0 && typeof args[args.length - 1] === "function") args = args.slice(0, -1);
       inbox.push(event, args);
     });
-    socket.on("disconnect", (reason, description) => inbox.push("$disconnect", [reason, description]));
+    socket.on("disconnect", (reason, description) => {
+      if (!this.leaving.has(nsp) && !closing) {
+        const detail = description?.message ?? description?.description?.message ?? "";
+        fail(`${this.name} was disconnected from ${nsp}: ${reason}${detail ? ` (${detail})` : ""}`);
+      }
+      inbox.push("$disconnect", [reason, description]);
+    });
     socket.on("connect_error", (err) => inbox.push("$connect_error", [err]));
     const settled = withTimeout(
       new Promise((resolve, reject) => {
@@ -414,6 +424,7 @@ async function run() {
 
   await step("server-disconnect", async () => {
     const leaverId = outsiderChat.socket.id;
+    outsider.leaving.add("/chat");
     outsiderChat.socket.emit("disconnect-me");
     const [reason] = await outsiderChat.inbox.take("$disconnect", "the disconnect event");
     if (reason !== "io server disconnect") throw new Error(`disconnect reason: expected "io server disconnect", got ${JSON.stringify(reason)}`);
@@ -423,6 +434,7 @@ async function run() {
 
   await step("client-disconnect", async () => {
     const leaverId = memberChat.socket.id;
+    member.leaving.add("/chat");
     memberChat.socket.disconnect();
     const [reason] = await memberChat.inbox.take("$disconnect", "the disconnect event");
     if (reason !== "io client disconnect") throw new Error(`disconnect reason: expected "io client disconnect", got ${JSON.stringify(reason)}`);
@@ -438,6 +450,7 @@ async function run() {
   });
 
   currentStep = "close";
+  closing = true;
   for (const client of clients) client.close();
 }
 

@@ -49,7 +49,6 @@ PING_INTERVAL_S = 1  # see the module docstring: 0.3 would be advertised as 0
 PING_TIMEOUT_S = 0.2
 MAX_PAYLOAD = 1_000_000
 CONNECT_TIMEOUT_S = 1.0
-KNOWN_NAMESPACES = ("/", "/custom", "/chat")
 # How long to wait for a just-accepted namespace connection to become complete.
 CONNECTED_WAIT_S = 2.0
 

@@ -1,9 +1,67 @@
-//! The in-memory room index of one namespace.
+//! The in-memory manager: a room index per namespace.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
+use super::{BroadcastTarget, Manager};
 use crate::engineio::Sid;
+
+/// Keeps room membership in this process's memory: the default manager.
+#[derive(Debug, Default)]
+pub struct LocalManager {
+    namespaces: RwLock<HashMap<String, Arc<LocalRooms>>>,
+}
+
+impl LocalManager {
+    /// An empty manager.
+    pub fn new() -> Self {
+        LocalManager::default()
+    }
+
+    /// The index of `namespace`, created on first use.
+    fn index(&self, namespace: &str) -> Arc<LocalRooms> {
+        if let Some(rooms) = self
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(namespace)
+        {
+            return rooms.clone();
+        }
+        let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        namespaces.entry(namespace.to_owned()).or_default().clone()
+    }
+}
+
+impl Manager for LocalManager {
+    fn join(&self, namespace: &str, sid: &Sid, room: &str) {
+        self.index(namespace).join(sid, room);
+    }
+
+    fn leave(&self, namespace: &str, sid: &Sid, room: &str) {
+        self.index(namespace).leave(sid, room);
+    }
+
+    fn leave_all(&self, namespace: &str, sid: &Sid) {
+        self.index(namespace).leave_all(sid);
+    }
+
+    fn rooms_of(&self, namespace: &str, sid: &Sid) -> Vec<String> {
+        self.index(namespace).rooms_of(sid)
+    }
+
+    fn rooms(&self, namespace: &str) -> Vec<String> {
+        self.index(namespace).all_rooms()
+    }
+
+    fn close_room(&self, namespace: &str, room: &str) -> Vec<Sid> {
+        self.index(namespace).close_room(room)
+    }
+
+    fn select(&self, namespace: &str, target: &BroadcastTarget) -> Vec<Sid> {
+        self.index(namespace).select_target(target)
+    }
+}
 
 /// Which sockets are in which rooms, both ways, so joins, leaves and lookups are cheap.
 #[derive(Debug, Default)]
@@ -92,6 +150,27 @@ impl LocalRooms {
     pub(crate) fn all_rooms(&self) -> Vec<String> {
         let index = self.index.read().unwrap_or_else(|e| e.into_inner());
         index.members.keys().cloned().collect()
+    }
+
+    /// Sockets chosen by `target`. Every socket is in its own room, so "all sockets" are the
+    /// keys of `rooms_of`.
+    pub(crate) fn select_target(&self, target: &BroadcastTarget) -> Vec<Sid> {
+        let chosen = if target.rooms.is_empty() {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            let mut all: HashSet<Sid> = index.rooms_of.keys().cloned().collect();
+            for room in &target.except {
+                if let Some(members) = index.members.get(room) {
+                    all.retain(|sid| !members.contains(sid));
+                }
+            }
+            all
+        } else {
+            self.select(&target.rooms, &target.except)
+        };
+        chosen
+            .into_iter()
+            .filter(|sid| target.skip.as_ref() != Some(sid))
+            .collect()
     }
 
     /// Sockets in any of `rooms` and in none of `except`.

@@ -13,7 +13,7 @@ use super::ack::AckSender;
 use super::payload::Payload;
 use super::socket::{DisconnectReason, Socket};
 use crate::engineio::Sid;
-use crate::manager::local::LocalRooms;
+use crate::manager::{BroadcastTarget, Manager};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type ConnectFn = dyn Fn(Arc<Socket>) -> BoxFuture<Result<(), ConnectError>> + Send + Sync;
@@ -142,17 +142,21 @@ pub(crate) struct Namespace {
     name: String,
     handlers: Arc<Handlers>,
     sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
-    rooms: LocalRooms,
+    manager: Arc<dyn Manager>,
     next_ack: AtomicU64,
 }
 
 impl Namespace {
-    pub(crate) fn new(name: String, handlers: Arc<Handlers>) -> Arc<Self> {
+    pub(crate) fn new(
+        name: String,
+        handlers: Arc<Handlers>,
+        manager: Arc<dyn Manager>,
+    ) -> Arc<Self> {
         Arc::new(Namespace {
             name,
             handlers,
             sockets: RwLock::new(HashMap::new()),
-            rooms: LocalRooms::default(),
+            manager,
             next_ack: AtomicU64::new(0),
         })
     }
@@ -161,8 +165,37 @@ impl Namespace {
         &self.name
     }
 
-    pub(crate) fn rooms(&self) -> &LocalRooms {
-        &self.rooms
+    pub(crate) fn join(&self, sid: &Sid, room: &str) {
+        self.manager.join(&self.name, sid, room);
+    }
+
+    pub(crate) fn leave(&self, sid: &Sid, room: &str) {
+        self.manager.leave(&self.name, sid, room);
+    }
+
+    pub(crate) fn leave_all(&self, sid: &Sid) {
+        self.manager.leave_all(&self.name, sid);
+    }
+
+    pub(crate) fn rooms_of(&self, sid: &Sid) -> Vec<String> {
+        self.manager.rooms_of(&self.name, sid)
+    }
+
+    pub(crate) fn rooms(&self) -> Vec<String> {
+        self.manager.rooms(&self.name)
+    }
+
+    pub(crate) fn close_room(&self, room: &str) -> usize {
+        self.manager.close_room(&self.name, room).len()
+    }
+
+    /// The connected sockets `target` chooses.
+    pub(crate) fn select(&self, target: &BroadcastTarget) -> Vec<Arc<Socket>> {
+        self.manager
+            .select(&self.name, target)
+            .into_iter()
+            .filter_map(|sid| self.socket(sid.as_str()))
+            .collect()
     }
 
     /// Ack ids are per namespace, so one broadcast can carry one id to every socket.
@@ -173,11 +206,6 @@ impl Namespace {
     pub(crate) fn socket(&self, sid: &str) -> Option<Arc<Socket>> {
         let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
         sockets.get(sid).cloned()
-    }
-
-    pub(crate) fn sockets(&self) -> Vec<Arc<Socket>> {
-        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
-        sockets.values().cloned().collect()
     }
 
     pub(crate) fn remove_socket(&self, sid: &Sid) {

@@ -200,22 +200,22 @@ impl Socket {
 
     /// Joins `room`.
     pub fn join(&self, room: impl AsRef<str>) {
-        self.ns.rooms().join(&self.id, room.as_ref());
+        self.ns.join(&self.id, room.as_ref());
     }
 
     /// Leaves `room`.
     pub fn leave(&self, room: impl AsRef<str>) {
-        self.ns.rooms().leave(&self.id, room.as_ref());
+        self.ns.leave(&self.id, room.as_ref());
     }
 
     /// Leaves every room, its own sid room included.
     pub fn leave_all(&self) {
-        self.ns.rooms().leave_all(&self.id);
+        self.ns.leave_all(&self.id);
     }
 
     /// The rooms this socket is in (its own sid room included), sorted.
     pub fn rooms(&self) -> Vec<String> {
-        self.ns.rooms().rooms_of(&self.id)
+        self.ns.rooms_of(&self.id)
     }
 
     /// A broadcast to `room` that skips this socket.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engineio::{EngineConfig, EngineIo, EngineLayer, EngineService, NotFound};
+use crate::manager::{LocalManager, Manager};
 use crate::ns::namespace::{Namespace, NamespaceBuilder};
 use crate::ns::payload::Payload;
 use crate::operators::BroadcastOperator;
@@ -44,6 +45,7 @@ pub struct SocketIoBuilder {
     config: EngineConfig,
     namespaces: HashMap<String, NamespaceBuilder>,
     dynamic: Vec<(Matcher, NamespaceBuilder)>,
+    manager: Arc<dyn Manager>,
 }
 
 impl std::fmt::Debug for SocketIoBuilder {
@@ -64,6 +66,7 @@ impl Default for SocketIoBuilder {
                 .connect_timeout(Duration::from_secs(45)),
             namespaces: HashMap::new(),
             dynamic: Vec::new(),
+            manager: Arc::new(LocalManager::new()),
         }
     }
 }
@@ -73,6 +76,12 @@ impl SocketIoBuilder {
     /// `/socket.io/`, connect timeout 45 s).
     pub fn engine(mut self, configure: impl FnOnce(EngineConfig) -> EngineConfig) -> Self {
         self.config = configure(self.config);
+        self
+    }
+
+    /// The manager that keeps rooms (default: [`LocalManager`], in memory).
+    pub fn manager(mut self, manager: impl Manager) -> Self {
+        self.manager = Arc::new(manager);
         self
     }
 
@@ -128,14 +137,15 @@ impl SocketIoBuilder {
             if !name.starts_with('/') || name.contains(',') {
                 return Err(BuildError::InvalidNamespace(name));
             }
-            fixed.insert(name.clone(), Namespace::new(name, Arc::new(builder)));
+            let ns = Namespace::new(name.clone(), Arc::new(builder), self.manager.clone());
+            fixed.insert(name, ns);
         }
         let dynamic = self
             .dynamic
             .into_iter()
             .map(|(matches, builder)| (matches, Arc::new(builder)))
             .collect();
-        let namespaces = Arc::new(Namespaces::new(fixed, dynamic));
+        let namespaces = Arc::new(Namespaces::new(fixed, dynamic, self.manager));
         let engine = EngineIo::with_handler(self.config, SocketIoHandler::new(namespaces.clone()));
         Ok(SocketIo { namespaces, engine })
     }
@@ -194,14 +204,14 @@ impl SocketIo {
     pub fn close_room(&self, name: &str, room: &str) -> usize {
         self.namespaces
             .get(name)
-            .map_or(0, |ns| ns.rooms().close_room(room).len())
+            .map_or(0, |ns| ns.close_room(room))
     }
 
     /// The rooms of namespace `name` that have members (socket id rooms included).
     pub fn rooms(&self, name: &str) -> Vec<String> {
         self.namespaces
             .get(name)
-            .map(|ns| ns.rooms().all_rooms())
+            .map(|ns| ns.rooms())
             .unwrap_or_default()
     }
 

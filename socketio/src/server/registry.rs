@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use crate::manager::Manager;
 use crate::ns::namespace::{Handlers, Namespace};
 
 pub(crate) type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -12,6 +13,7 @@ pub(crate) type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 pub(crate) struct Registry {
     fixed: HashMap<String, Arc<Namespace>>,
     dynamic: Vec<(Matcher, Arc<Handlers>)>,
+    manager: Arc<dyn Manager>,
     /// Dynamic namespaces created so far; they stay, like Node's child namespaces.
     created: RwLock<HashMap<String, Arc<Namespace>>>,
 }
@@ -20,10 +22,12 @@ impl Registry {
     pub(crate) fn new(
         fixed: HashMap<String, Arc<Namespace>>,
         dynamic: Vec<(Matcher, Arc<Handlers>)>,
+        manager: Arc<dyn Manager>,
     ) -> Self {
         Registry {
             fixed,
             dynamic,
+            manager,
             created: RwLock::new(HashMap::new()),
         }
     }
@@ -51,7 +55,7 @@ impl Registry {
         let mut created = self.created.write().unwrap_or_else(|e| e.into_inner());
         let ns = created
             .entry(name.to_owned())
-            .or_insert_with(|| Namespace::new(name.to_owned(), handlers));
+            .or_insert_with(|| Namespace::new(name.to_owned(), handlers, self.manager.clone()));
         Some(ns.clone())
     }
 
