@@ -5,7 +5,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 
 /// Why an Engine.IO request was refused.
 ///
-/// Every variant maps to exactly one HTTP response in [`EngineError::into_response`]; the
+/// Every variant maps to exactly one HTTP response (see [`EngineError::status`]); the
 /// protocol's numeric error codes appear in the JSON body as `{"code":N,"message":"…"}`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
