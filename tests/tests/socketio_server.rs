@@ -218,3 +218,50 @@ async fn rooms_sessions_and_disconnect_reasons() {
         "the engine close packet reaches the client"
     );
 }
+
+#[tokio::test]
+async fn always_connect_answers_first_and_disconnects_on_refusal() {
+    let io = SocketIo::builder()
+        .always_connect(true)
+        .namespace("/", |ns| {
+            ns.on_connect(|socket| async move {
+                let _ = socket.emit("hello", vec![json!(1)]);
+                match socket.auth().get("token") {
+                    Some(_) => Ok(()),
+                    None => Err(socketio::ConnectError::new("no token")),
+                }
+            })
+        })
+        .build()
+        .unwrap();
+    let addr = serve(&io).await;
+
+    let mut ws = ws_connect_at(addr, "/socket.io/?EIO=4&transport=websocket", &[])
+        .await
+        .unwrap();
+    text(&mut ws).await; // open packet
+    ws_send(&mut ws, "40").await;
+    assert!(
+        text(&mut ws).await.starts_with("40{\"sid\":"),
+        "CONNECT is answered first"
+    );
+    assert_eq!(text(&mut ws).await, r#"42["hello",1]"#);
+    assert_eq!(
+        text(&mut ws).await,
+        "41",
+        "the refusal arrives as a disconnect"
+    );
+
+    let mut ok = ws_connect_at(addr, "/socket.io/?EIO=4&transport=websocket", &[])
+        .await
+        .unwrap();
+    text(&mut ok).await;
+    ws_send(&mut ok, r#"40{"token":"t"}"#).await;
+    assert!(text(&mut ok).await.starts_with("40{\"sid\":"));
+    assert_eq!(text(&mut ok).await, r#"42["hello",1]"#);
+    assert_eq!(
+        io.of("/").unwrap().sockets().len(),
+        1,
+        "only the accepted socket stays"
+    );
+}

@@ -214,10 +214,16 @@ impl Namespace {
     }
 
     /// Runs the connect handlers; on success the socket joins the namespace and its own
-    /// room and gets its CONNECT reply.
-    pub(crate) async fn connect(&self, socket: &Arc<Socket>) -> Result<(), ConnectError> {
-        for handler in &self.handlers.connect {
-            handler(socket.clone()).await?;
+    /// room and gets its CONNECT reply. With `always_connect` the reply goes out first and
+    /// the handlers run on a connected socket (python-socketio's `always_connect`); a refusal
+    /// then disconnects it instead of sending CONNECT_ERROR.
+    pub(crate) async fn connect(
+        &self,
+        socket: &Arc<Socket>,
+        always_connect: bool,
+    ) -> Result<(), ConnectError> {
+        if !always_connect {
+            self.run_connect_handlers(socket).await?;
         }
         {
             let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
@@ -225,6 +231,16 @@ impl Namespace {
         }
         socket.join(socket.id().as_str());
         socket.complete_connect();
+        if always_connect {
+            self.run_connect_handlers(socket).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_connect_handlers(&self, socket: &Arc<Socket>) -> Result<(), ConnectError> {
+        for handler in &self.handlers.connect {
+            handler(socket.clone()).await?;
+        }
         Ok(())
     }
 

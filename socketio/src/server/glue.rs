@@ -246,8 +246,15 @@ async fn connect(
         return;
     };
     let socket = Socket::new(ns.clone(), engine.clone(), auth);
-    if let Err(err) = ns.connect(&socket).await {
-        refuse(err.to_json());
+    let always_connect = namespaces.always_connect();
+    if let Err(err) = ns.connect(&socket, always_connect).await {
+        if always_connect {
+            // Already connected: take it back the way a server disconnect does.
+            let _ = socket.send_packet(Packet::disconnect(&namespace));
+            socket.close(DisconnectReason::ServerDisconnect).await;
+        } else {
+            refuse(err.to_json());
+        }
         return;
     }
     lock(&conn.sockets).insert(namespace, socket.clone());

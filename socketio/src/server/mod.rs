@@ -46,6 +46,7 @@ pub struct SocketIoBuilder {
     namespaces: HashMap<String, NamespaceBuilder>,
     dynamic: Vec<(Matcher, NamespaceBuilder)>,
     manager: Arc<dyn Manager>,
+    always_connect: bool,
 }
 
 impl std::fmt::Debug for SocketIoBuilder {
@@ -67,6 +68,7 @@ impl Default for SocketIoBuilder {
             namespaces: HashMap::new(),
             dynamic: Vec::new(),
             manager: Arc::new(LocalManager::new()),
+            always_connect: false,
         }
     }
 }
@@ -82,6 +84,15 @@ impl SocketIoBuilder {
     /// The manager that keeps rooms (default: [`LocalManager`], in memory).
     pub fn manager(mut self, manager: impl Manager) -> Self {
         self.manager = Arc::new(manager);
+        self
+    }
+
+    /// Answers a namespace CONNECT before running the connect handlers, like
+    /// python-socketio's `always_connect=True` (default false). A handler that refuses then
+    /// disconnects the socket instead of sending CONNECT_ERROR; clients that cannot handle
+    /// CONNECT_ERROR well prefer this.
+    pub fn always_connect(mut self, always: bool) -> Self {
+        self.always_connect = always;
         self
     }
 
@@ -145,7 +156,12 @@ impl SocketIoBuilder {
             .into_iter()
             .map(|(matches, builder)| (matches, Arc::new(builder)))
             .collect();
-        let namespaces = Arc::new(Namespaces::new(fixed, dynamic, self.manager));
+        let namespaces = Arc::new(Namespaces::new(
+            fixed,
+            dynamic,
+            self.manager,
+            self.always_connect,
+        ));
         let engine = EngineIo::with_handler(self.config, SocketIoHandler::new(namespaces.clone()));
         Ok(SocketIo { namespaces, engine })
     }

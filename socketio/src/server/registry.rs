@@ -14,6 +14,7 @@ pub(crate) struct Registry {
     fixed: HashMap<String, Arc<Namespace>>,
     dynamic: Vec<(Matcher, Arc<Handlers>)>,
     manager: Arc<dyn Manager>,
+    always_connect: bool,
     /// Dynamic namespaces created so far; they stay, like Node's child namespaces.
     created: RwLock<HashMap<String, Arc<Namespace>>>,
 }
@@ -23,13 +24,20 @@ impl Registry {
         fixed: HashMap<String, Arc<Namespace>>,
         dynamic: Vec<(Matcher, Arc<Handlers>)>,
         manager: Arc<dyn Manager>,
+        always_connect: bool,
     ) -> Self {
         Registry {
             fixed,
             dynamic,
             manager,
+            always_connect,
             created: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Whether CONNECT is answered before the connect handlers run.
+    pub(crate) fn always_connect(&self) -> bool {
+        self.always_connect
     }
 
     /// An existing namespace.
