@@ -69,7 +69,7 @@ impl BenchNamespace {
                     Value::Object(Default::default()),
                 );
                 runtime
-                    .block_on(ns.connect(&socket))
+                    .block_on(ns.connect(&socket, false))
                     .expect("no connect handler to refuse the socket");
                 engine
             })

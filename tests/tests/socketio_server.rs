@@ -265,3 +265,37 @@ async fn always_connect_answers_first_and_disconnects_on_refusal() {
         "only the accepted socket stays"
     );
 }
+
+#[tokio::test]
+async fn parser_limits_from_the_builder_apply_to_every_connection() {
+    let limits = socketio::parser::ParserLimits {
+        max_depth: 3,
+        ..Default::default()
+    };
+    let io = SocketIo::builder()
+        .parser_limits(limits)
+        .namespace("/", |ns| {
+            ns.on("echo", |socket, payload, _| async move {
+                let _ = socket.emit("echo", payload);
+            })
+        })
+        .build()
+        .unwrap();
+    let addr = serve(&io).await;
+    let (mut ws, _) = join(addr, "/").await;
+    ws_send(&mut ws, r#"42["echo",[1]]"#).await;
+    assert_eq!(
+        text(&mut ws).await,
+        r#"42["echo",[1]]"#,
+        "within the depth limit"
+    );
+    ws_send(&mut ws, r#"42["echo",[[[[1]]]]]"#).await;
+    let closed = common::eio::ws_until_closed(&mut ws).await;
+    assert!(
+        closed
+            .frames
+            .iter()
+            .all(|f| f != &Message::text(r#"42["echo",[[[[1]]]]]"#)),
+        "a packet past the depth limit is not handled"
+    );
+}

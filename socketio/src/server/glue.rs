@@ -94,7 +94,7 @@ impl EngineHandler for SocketIoHandler {
     async fn on_connect(&self, engine: &Arc<engineio::Socket>) -> Result<(), ConnectRejection> {
         let (sender, receiver) = mpsc::channel(INBOUND_CAPACITY);
         let conn = Arc::new(Conn {
-            decoder: Mutex::new(Decoder::new()),
+            decoder: Mutex::new(Decoder::with_limits(*self.namespaces.parser_limits())),
             sockets: Mutex::new(HashMap::new()),
             inbound: Mutex::new(Some(sender)),
             parse_error: AtomicBool::new(false),

@@ -12,6 +12,7 @@ use crate::manager::{LocalManager, Manager};
 use crate::ns::namespace::{Namespace, NamespaceBuilder};
 use crate::ns::payload::Payload;
 use crate::operators::BroadcastOperator;
+use crate::parser::ParserLimits;
 use glue::{Namespaces, SocketIoHandler};
 use registry::Matcher;
 
@@ -47,6 +48,7 @@ pub struct SocketIoBuilder {
     dynamic: Vec<(Matcher, NamespaceBuilder)>,
     manager: Arc<dyn Manager>,
     always_connect: bool,
+    parser_limits: ParserLimits,
 }
 
 impl std::fmt::Debug for SocketIoBuilder {
@@ -69,6 +71,7 @@ impl Default for SocketIoBuilder {
             dynamic: Vec::new(),
             manager: Arc::new(LocalManager::new()),
             always_connect: false,
+            parser_limits: ParserLimits::default(),
         }
     }
 }
@@ -93,6 +96,13 @@ impl SocketIoBuilder {
     /// CONNECT_ERROR well prefer this.
     pub fn always_connect(mut self, always: bool) -> Self {
         self.always_connect = always;
+        self
+    }
+
+    /// Limits on incoming packets: attachments per packet, ack id length, JSON depth
+    /// (defaults: [`ParserLimits::default`]). A packet past them closes its connection.
+    pub fn parser_limits(mut self, limits: ParserLimits) -> Self {
+        self.parser_limits = limits;
         self
     }
 
@@ -161,6 +171,7 @@ impl SocketIoBuilder {
             dynamic,
             self.manager,
             self.always_connect,
+            self.parser_limits,
         ));
         let engine = EngineIo::with_handler(self.config, SocketIoHandler::new(namespaces.clone()));
         Ok(SocketIo { namespaces, engine })

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::manager::Manager;
 use crate::ns::namespace::{Handlers, Namespace};
+use crate::parser::ParserLimits;
 
 pub(crate) type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
@@ -15,6 +16,7 @@ pub(crate) struct Registry {
     dynamic: Vec<(Matcher, Arc<Handlers>)>,
     manager: Arc<dyn Manager>,
     always_connect: bool,
+    parser_limits: ParserLimits,
     /// Dynamic namespaces created so far; they stay, like Node's child namespaces.
     created: RwLock<HashMap<String, Arc<Namespace>>>,
 }
@@ -25,12 +27,14 @@ impl Registry {
         dynamic: Vec<(Matcher, Arc<Handlers>)>,
         manager: Arc<dyn Manager>,
         always_connect: bool,
+        parser_limits: ParserLimits,
     ) -> Self {
         Registry {
             fixed,
             dynamic,
             manager,
             always_connect,
+            parser_limits,
             created: RwLock::new(HashMap::new()),
         }
     }
@@ -38,6 +42,11 @@ impl Registry {
     /// Whether CONNECT is answered before the connect handlers run.
     pub(crate) fn always_connect(&self) -> bool {
         self.always_connect
+    }
+
+    /// Limits every connection's packet decoder applies.
+    pub(crate) fn parser_limits(&self) -> &ParserLimits {
+        &self.parser_limits
     }
 
     /// An existing namespace.
