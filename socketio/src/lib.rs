@@ -15,6 +15,6 @@ pub use ns::ack::{AckError, AckSender};
 pub use ns::namespace::{ConnectError, NamespaceBuilder};
 pub use ns::payload::Payload;
 pub use ns::socket::{DisconnectReason, Socket};
-pub use operators::BroadcastOperator;
+pub use operators::{AckStream, BroadcastOperator};
 pub use server::glue::SocketIoHandler;
 pub use server::{BuildError, SocketIo, SocketIoBuilder};

@@ -120,6 +120,7 @@ async fn broadcast_with_acks_reports_each_socket() {
         io2.of("/")
             .unwrap()
             .emit_with_ack("question", vec![json!("?")], Duration::from_millis(500))
+            .collect_all()
             .await
     });
     let asked = text(&mut answers).await;
@@ -297,5 +298,63 @@ async fn parser_limits_from_the_builder_apply_to_every_connection() {
             .iter()
             .all(|f| f != &Message::text(r#"42["echo",[[[[1]]]]]"#)),
         "a packet past the depth limit is not handled"
+    );
+}
+
+#[tokio::test]
+async fn volatile_broadcasts_skip_clients_that_cannot_take_them_now() {
+    use common::eio::http;
+    use http::Method;
+
+    let io = SocketIo::builder()
+        .namespace("/", |ns| ns.on("noop", |_, _, _| async {}))
+        .build()
+        .unwrap();
+    let addr = serve(&io).await;
+
+    // A polling client: open, join `/`, read the CONNECT reply.
+    let open = http(addr, Method::GET, "/socket.io/?EIO=4&transport=polling", "").await;
+    let sid = serde_json::from_str::<serde_json::Value>(&open.text()[1..]).unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let target = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    assert_eq!(http(addr, Method::POST, &target, "40").await.text(), "ok");
+    assert!(
+        http(addr, Method::GET, &target, "")
+            .await
+            .text()
+            .starts_with("40{")
+    );
+
+    let everyone = io.of("/").unwrap();
+    assert_eq!(
+        everyone.clone().volatile().emit("tick", vec![json!(1)]),
+        0,
+        "no poll waiting"
+    );
+
+    let poll = tokio::spawn({
+        let target = target.clone();
+        async move { http(addr, Method::GET, &target, "").await }
+    });
+    let socket = everyone.sockets().pop().unwrap();
+    within("the poll to arrive", async {
+        while !socket.engine_socket().is_writable() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(everyone.clone().volatile().emit("tick", vec![json!(2)]), 1);
+    assert_eq!(
+        within("the poll", poll).await.unwrap().text(),
+        r#"42["tick",2]"#
+    );
+
+    let (_ws, _) = join(addr, "/").await;
+    assert_eq!(
+        everyone.volatile().emit("tick", vec![json!(3)]),
+        1,
+        "WebSocket clients are writable"
     );
 }

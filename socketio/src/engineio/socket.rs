@@ -229,6 +229,8 @@ pub struct Socket {
     /// Set once a poll handed the final close packet to the client.
     close_delivered: Notify,
     ready: AtomicBool,
+    /// A long-polling GET is waiting for packets right now.
+    pub(crate) poll_waiting: AtomicBool,
     session: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
     /// State of the layer above (Socket.IO's per-connection state), set once.
     pub(crate) upper: OnceLock<Arc<dyn Any + Send + Sync>>,
@@ -266,6 +268,7 @@ impl Socket {
             probe_claimed: AtomicBool::new(false),
             close_delivered: Notify::new(),
             ready: AtomicBool::new(false),
+            poll_waiting: AtomicBool::new(false),
             session: Mutex::new(HashMap::new()),
             upper: OnceLock::new(),
         })
@@ -286,6 +289,16 @@ impl Socket {
         match *self.state.borrow() {
             TransportState::WebSocket => TransportKind::WebSocket,
             _ => TransportKind::Polling,
+        }
+    }
+
+    /// Whether a message queued now would leave at once: always over WebSocket, over
+    /// long-polling only while a poll is waiting. Volatile emits skip sessions that are not.
+    pub fn is_writable(&self) -> bool {
+        match self.state() {
+            TransportState::WebSocket => true,
+            TransportState::Polling => self.poll_waiting.load(Ordering::Acquire),
+            TransportState::Upgrading | TransportState::Closed => false,
         }
     }
 

@@ -17,6 +17,8 @@ pub struct BroadcastTarget {
     pub except: Vec<String>,
     /// Minus this socket (the sender of a `socket.broadcast()`).
     pub skip: Option<Sid>,
+    /// Only sockets of this process: a pub/sub manager does not publish the broadcast.
+    pub local: bool,
 }
 
 /// Room membership of every namespace of a server.

@@ -1,6 +1,7 @@
 //! HTTP long-polling: the handshake GET, the waiting GET, and POSTs of client packets.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -65,10 +66,13 @@ pub(crate) async fn poll<H: EngineHandler>(
     };
     let mut state = socket.watch_state();
     let mut frames = Vec::new();
-    tokio::select! {
-        biased;
-        frame = queue.recv() => frames.extend(frame),
-        _ = state.wait_for(|s| *s != TransportState::Polling) => {}
+    {
+        let _waiting = PollWaiting::start(socket);
+        tokio::select! {
+            biased;
+            frame = queue.recv() => frames.extend(frame),
+            _ = state.wait_for(|s| *s != TransportState::Polling) => {}
+        }
     }
     while frames.len() < MAX_PACKETS && !frames.last().is_some_and(Frame::is_close) {
         match queue.try_recv() {
@@ -265,4 +269,21 @@ fn set_text_content_type(response: &mut Response<Body>, framing: Framing) {
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+}
+
+/// Marks the session as having a poll waiting, until dropped (also when the client gives up
+/// on the request and its future is dropped).
+struct PollWaiting<'a>(&'a Socket);
+
+impl<'a> PollWaiting<'a> {
+    fn start(socket: &'a Socket) -> Self {
+        socket.poll_waiting.store(true, Ordering::Release);
+        PollWaiting(socket)
+    }
+}
+
+impl Drop for PollWaiting<'_> {
+    fn drop(&mut self) {
+        self.0.poll_waiting.store(false, Ordering::Release);
+    }
 }
