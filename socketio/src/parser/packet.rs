@@ -10,12 +10,14 @@ use serde_json::{Number, Value};
 pub const ROOT_NAMESPACE: &str = "/";
 
 /// Event names that Socket.IO reserves; incoming events with these names are
-/// rejected by the decoder.
-pub const RESERVED_EVENTS: [&str; 6] = [
+/// rejected by the decoder. `error` is on the list too: a client must not be able to fire
+/// the server's error handling.
+pub const RESERVED_EVENTS: [&str; 7] = [
     "connect",
     "connect_error",
     "disconnect",
     "disconnecting",
+    "error",
     "newListener",
     "removeListener",
 ];
