@@ -26,6 +26,9 @@ use crate::engineio::str::Str;
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
+/// Bytes read from a WebSocket connection at a time.
+const READ_CHUNK: usize = 4 * 1024;
+
 /// Checks the WebSocket handshake headers and builds the `101 Switching Protocols` answer.
 pub(crate) fn accept(headers: &HeaderMap) -> Result<Response<Body>, EngineError> {
     let has_token = |name: header::HeaderName, token: &str| {
@@ -67,7 +70,11 @@ pub(crate) fn accept(headers: &HeaderMap) -> Result<Response<Body>, EngineError>
 
 async fn into_websocket(on_upgrade: OnUpgrade, max_payload: usize) -> Option<Ws> {
     let upgraded = on_upgrade.await.ok()?;
+    // The library reads in chunks of `read_buffer_size` and allocates that much per
+    // connection up front; its 128 KiB default would cost over a gigabyte at 10 000 clients.
+    // Larger messages still arrive whole, assembled across reads.
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_CHUNK)
         .max_message_size(Some(max_payload))
         .max_frame_size(Some(max_payload));
     Some(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await)
