@@ -191,21 +191,28 @@ impl Namespace {
 
     /// The connected sockets `target` chooses.
     pub(crate) fn select(&self, target: &BroadcastTarget) -> Vec<Arc<Socket>> {
-        self.manager
-            .select(&self.name, target)
-            .into_iter()
-            .filter_map(|sid| self.socket(sid.as_str()))
+        let skip = |sid: &Sid| target.skip.as_ref() == Some(sid);
+        if target.rooms.is_empty() && target.except.is_empty() {
+            // Everyone: this namespace's own table already is the answer.
+            let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+            return sockets
+                .iter()
+                .filter(|(sid, _)| !skip(sid))
+                .map(|(_, socket)| socket.clone())
+                .collect();
+        }
+        let chosen = self.manager.select(&self.name, target);
+        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        chosen
+            .iter()
+            .filter_map(|sid| sockets.get(sid))
+            .cloned()
             .collect()
     }
 
     /// Ack ids are per namespace, so one broadcast can carry one id to every socket.
     pub(crate) fn next_ack_id(&self) -> u64 {
         self.next_ack.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub(crate) fn socket(&self, sid: &str) -> Option<Arc<Socket>> {
-        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
-        sockets.get(sid).cloned()
     }
 
     pub(crate) fn remove_socket(&self, sid: &Sid) {

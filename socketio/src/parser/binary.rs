@@ -142,34 +142,36 @@ where
 }
 
 /// Checks that every placeholder in `args` is well formed and below `count`,
-/// and that each of the `count` attachments is referenced at least once.
+/// and that each of the `count` attachments is referenced at least once. Placeholders
+/// are rewritten to their exact form, so keys a peer slipped in next to `_placeholder`
+/// and `num` are never passed on.
 ///
 /// Recursion depth is bounded by the depth pre-scan done before parsing.
-pub(crate) fn check_placeholders(args: &[Value], count: usize) -> Result<(), ParseError> {
+pub(crate) fn check_placeholders(args: &mut [Value], count: usize) -> Result<(), ParseError> {
     let mut seen = vec![false; count];
-    args.iter().try_for_each(|arg| mark(arg, &mut seen))?;
+    args.iter_mut().try_for_each(|arg| mark(arg, &mut seen))?;
     match seen.iter().position(|referenced| !referenced) {
         Some(index) => Err(ParseError::UnreferencedAttachment(index)),
         None => Ok(()),
     }
 }
 
-fn mark(value: &Value, seen: &mut [bool]) -> Result<(), ParseError> {
-    match value {
-        Value::Array(items) => items.iter().try_for_each(|item| mark(item, seen)),
+fn mark(value: &mut Value, seen: &mut [bool]) -> Result<(), ParseError> {
+    let num = match value {
+        Value::Array(items) => return items.iter_mut().try_for_each(|item| mark(item, seen)),
         Value::Object(map) => match classify(map) {
-            Slot::Plain => map.values().try_for_each(|item| mark(item, seen)),
-            Slot::Malformed => Err(ParseError::InvalidPlaceholder),
-            Slot::Index(num) => {
-                let count = seen.len();
-                let slot = usize::try_from(num)
-                    .ok()
-                    .and_then(|index| seen.get_mut(index))
-                    .ok_or(ParseError::PlaceholderOutOfRange { num, count })?;
-                *slot = true;
-                Ok(())
-            }
+            Slot::Plain => return map.values_mut().try_for_each(|item| mark(item, seen)),
+            Slot::Malformed => return Err(ParseError::InvalidPlaceholder),
+            Slot::Index(num) => num,
         },
-        _ => Ok(()),
-    }
+        _ => return Ok(()),
+    };
+    let count = seen.len();
+    let index = usize::try_from(num)
+        .ok()
+        .filter(|&index| index < count)
+        .ok_or(ParseError::PlaceholderOutOfRange { num, count })?;
+    seen[index] = true;
+    *value = placeholder(index);
+    Ok(())
 }

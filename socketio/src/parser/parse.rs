@@ -62,7 +62,7 @@ pub(crate) fn parse_text(text: &str, limits: &ParserLimits) -> Result<Parsed, Pa
         Some(value)
     };
     let data = packet_data(kind, payload)?;
-    let packet = Packet {
+    let mut packet = Packet {
         namespace: namespace.to_owned(),
         ack_id,
         data,
@@ -70,7 +70,7 @@ pub(crate) fn parse_text(text: &str, limits: &ParserLimits) -> Result<Parsed, Pa
 
     // Non-binary packets must not contain placeholders either: every
     // placeholder handed to the upper layer refers to a real attachment.
-    if let PacketData::Event { args, .. } | PacketData::Ack { args, .. } = &packet.data {
+    if let PacketData::Event { args, .. } | PacketData::Ack { args, .. } = &mut packet.data {
         check_placeholders(args, attachments)?;
     }
     Ok(Parsed {

@@ -253,6 +253,8 @@ async fn connect(
             let _ = socket.send_packet(Packet::disconnect(&namespace));
             socket.close(DisconnectReason::ServerDisconnect).await;
         } else {
+            // A refused socket keeps nothing: rooms a handler joined go too.
+            socket.leave_all();
             refuse(err.to_json());
         }
         return;

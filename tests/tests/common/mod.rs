@@ -598,3 +598,188 @@ pub mod eio {
         }
     }
 }
+
+/// A Socket.IO client over a raw WebSocket that answers the server's pings in the background,
+/// so a test may leave it unread for as long as it likes (the `conformance` example gives up
+/// on a silent client after 500 ms). Frames are sent exactly as given: remember the Engine.IO
+/// `4` in front of every Socket.IO packet.
+pub mod sio {
+    use std::net::SocketAddr;
+
+    use bytes::Bytes;
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::sync::mpsc;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::eio::{self, within};
+
+    /// Where the Socket.IO server listens, opened directly over WebSocket.
+    pub const WS_TARGET: &str = "/socket.io/?EIO=4&transport=websocket";
+
+    enum Seen {
+        Frame(Message),
+        Closed,
+    }
+
+    /// One engine connection; dropping it drops the TCP connection without a close frame.
+    pub struct Client {
+        /// The handshake of the open packet.
+        pub open: serde_json::Value,
+        outgoing: mpsc::UnboundedSender<Message>,
+        seen: mpsc::UnboundedReceiver<Seen>,
+        closed: bool,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for Client {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    /// `""` for the main namespace, `"<namespace>,"` otherwise: what goes between the packet
+    /// type and the payload.
+    pub fn ns_prefix(namespace: &str) -> String {
+        if namespace == "/" {
+            String::new()
+        } else {
+            format!("{namespace},")
+        }
+    }
+
+    impl Client {
+        /// Opens `/socket.io/` over WebSocket and reads the open packet.
+        pub async fn connect(addr: SocketAddr) -> Client {
+            let mut ws = eio::ws_connect_at(addr, WS_TARGET, &[])
+                .await
+                .expect("Socket.IO WebSocket handshake");
+            let open = match eio::ws_recv(&mut ws).await {
+                Message::Text(text) => eio::parse_open(&text),
+                other => panic!("the first frame is not the open packet: {other:?}"),
+            };
+            let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
+            let (report, seen) = mpsc::unbounded_channel();
+            let task = tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        frame = ws.next() => match frame {
+                            Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                                // A failed pong shows up as the end of the stream next.
+                                let _ = ws.send(Message::text("3")).await;
+                            }
+                            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                                if report.send(Seen::Frame(message)).is_err() {
+                                    return;
+                                }
+                            }
+                            Some(Ok(_)) => {}
+                            Some(Err(_)) | None => {
+                                let _ = report.send(Seen::Closed);
+                                return;
+                            }
+                        },
+                        next = to_send.recv() => match next {
+                            // The server may have closed already; the reader reports that.
+                            Some(message) => { let _ = ws.send(message).await; }
+                            None => return,
+                        },
+                    }
+                }
+            });
+            Client {
+                open,
+                outgoing,
+                seen,
+                closed: false,
+                task,
+            }
+        }
+
+        /// Sends one text frame (an Engine.IO packet, e.g. `42["event"]`).
+        pub fn send(&self, frame: &str) {
+            let _ = self.outgoing.send(Message::text(frame));
+        }
+
+        /// Sends one binary frame (a Socket.IO attachment).
+        pub fn send_binary(&self, data: impl Into<Bytes>) {
+            let _ = self.outgoing.send(Message::Binary(data.into()));
+        }
+
+        /// The next text or binary frame other than a ping; fails if the connection ends.
+        pub async fn recv(&mut self) -> Message {
+            assert!(!self.closed, "the connection already ended");
+            match within("a Socket.IO frame", self.seen.recv()).await {
+                Some(Seen::Frame(message)) => message,
+                Some(Seen::Closed) | None => {
+                    self.closed = true;
+                    panic!("the server ended the connection")
+                }
+            }
+        }
+
+        /// The next frame, which must be text.
+        pub async fn recv_text(&mut self) -> String {
+            match self.recv().await {
+                Message::Text(text) => text.to_string(),
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+
+        /// The next frame, which must be binary.
+        pub async fn recv_binary(&mut self) -> Bytes {
+            match self.recv().await {
+                Message::Binary(data) => data,
+                other => panic!("expected a binary frame, got {other:?}"),
+            }
+        }
+
+        /// Reads until the server ends the connection; returns the frames (pings excluded)
+        /// that came first.
+        pub async fn until_closed(&mut self) -> Vec<Message> {
+            let mut frames = Vec::new();
+            if self.closed {
+                return frames;
+            }
+            within("the server to end the connection", async {
+                while let Some(Seen::Frame(message)) = self.seen.recv().await {
+                    frames.push(message);
+                }
+            })
+            .await;
+            self.closed = true;
+            frames
+        }
+
+        /// Sends `40<namespace>,<auth>` and reads the CONNECT reply, which must carry only
+        /// the socket id; returns it.
+        pub async fn join(&mut self, namespace: &str, auth: Option<&str>) -> String {
+            let prefix = ns_prefix(namespace);
+            self.send(&format!("40{prefix}{}", auth.unwrap_or_default()));
+            let reply = self.recv_text().await;
+            connect_reply_sid(&reply, namespace)
+        }
+    }
+
+    /// Checks a CONNECT reply `40<namespace>,{"sid":"…"}` (exactly that one key) and returns
+    /// the socket id.
+    #[track_caller]
+    pub fn connect_reply_sid(reply: &str, namespace: &str) -> String {
+        let head = format!("40{}", ns_prefix(namespace));
+        let json = reply
+            .strip_prefix(&head)
+            .unwrap_or_else(|| panic!("{reply:?} is not a CONNECT reply for {namespace}"));
+        let value: serde_json::Value = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("CONNECT reply {reply:?} is not JSON: {e}"));
+        let object = value
+            .as_object()
+            .unwrap_or_else(|| panic!("CONNECT reply {reply:?} is not an object"));
+        assert_eq!(
+            object.keys().collect::<Vec<_>>(),
+            ["sid"],
+            "the CONNECT reply {reply:?} carries only the sid"
+        );
+        let sid = object["sid"].as_str().unwrap_or_default();
+        assert!(!sid.is_empty(), "socket id in {reply:?}");
+        sid.to_owned()
+    }
+}
