@@ -358,3 +358,49 @@ async fn volatile_broadcasts_skip_clients_that_cannot_take_them_now() {
         "WebSocket clients are writable"
     );
 }
+
+#[tokio::test]
+async fn middlewares_run_first_and_refuse_even_with_always_connect() {
+    let io = SocketIo::builder()
+        .always_connect(true)
+        .namespace("/", |ns| {
+            ns.on_connect(|socket| async move {
+                let _ = socket.emit("order", vec![json!(socket.get_session::<u8>())]);
+                Ok(())
+            })
+            .middleware(|socket| async move {
+                socket.save_session(1_u8);
+                match socket.auth().get("token") {
+                    Some(_) => Ok(()),
+                    None => Err(socketio::ConnectError::new("no token")
+                        .with_data(json!({"hint": "send a token"}))),
+                }
+            })
+        })
+        .build()
+        .unwrap();
+    let addr = serve(&io).await;
+
+    let mut refused = ws_connect_at(addr, "/socket.io/?EIO=4&transport=websocket", &[])
+        .await
+        .unwrap();
+    text(&mut refused).await;
+    ws_send(&mut refused, "40").await;
+    assert_eq!(
+        text(&mut refused).await,
+        r#"44{"message":"no token","data":{"hint":"send a token"}}"#,
+        "a middleware refuses with CONNECT_ERROR before any CONNECT reply"
+    );
+
+    let mut accepted = ws_connect_at(addr, "/socket.io/?EIO=4&transport=websocket", &[])
+        .await
+        .unwrap();
+    text(&mut accepted).await;
+    ws_send(&mut accepted, r#"40{"token":"t"}"#).await;
+    assert!(text(&mut accepted).await.starts_with("40{\"sid\":"));
+    assert_eq!(
+        text(&mut accepted).await,
+        r#"42["order",1]"#,
+        "the middleware ran before the connect handler, though registered after it"
+    );
+}

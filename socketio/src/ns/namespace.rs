@@ -69,6 +69,7 @@ impl ConnectError {
 /// Registers the handlers of one namespace; see [`SocketIoBuilder::namespace`](crate::SocketIoBuilder::namespace).
 #[derive(Default)]
 pub struct NamespaceBuilder {
+    middlewares: Vec<Box<ConnectFn>>,
     connect: Vec<Box<ConnectFn>>,
     events: HashMap<String, Box<EventFn>>,
     any: Option<Box<AnyFn>>,
@@ -84,9 +85,22 @@ impl fmt::Debug for NamespaceBuilder {
 }
 
 impl NamespaceBuilder {
-    /// Runs for every connection attempt, in registration order with other connect
-    /// handlers and middlewares; the first `Err` refuses the connection. Emits made here
-    /// reach the client right after the CONNECT reply.
+    /// Runs for every connection attempt before any connect handler, in registration order
+    /// (Node's `namespace.use`); the first `Err` refuses the connection with CONNECT_ERROR,
+    /// also with [`always_connect`](crate::SocketIoBuilder::always_connect).
+    pub fn middleware<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.middlewares
+            .push(Box::new(move |socket| Box::pin(f(socket))));
+        self
+    }
+
+    /// Runs for every connection attempt after the middlewares, in registration order; the
+    /// first `Err` refuses the connection. Emits made here reach the client right after the
+    /// CONNECT reply.
     pub fn on_connect<F, Fut>(mut self, f: F) -> Self
     where
         F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
@@ -132,6 +146,22 @@ impl NamespaceBuilder {
         self.disconnect = Some(Box::new(move |socket, reason| Box::pin(f(socket, reason))));
         self
     }
+}
+
+/// How a namespace connect was refused.
+#[derive(Debug)]
+pub(crate) enum ConnectRefusal {
+    /// Before the CONNECT reply: answer with CONNECT_ERROR.
+    BeforeConnect(ConnectError),
+    /// After it (`always_connect`): disconnect the socket.
+    AfterConnect(ConnectError),
+}
+
+async fn run_all(handlers: &[Box<ConnectFn>], socket: &Arc<Socket>) -> Result<(), ConnectError> {
+    for handler in handlers {
+        handler(socket.clone()).await?;
+    }
+    Ok(())
 }
 
 /// The handlers of a namespace, shared by every dynamic namespace made from them.
@@ -220,17 +250,22 @@ impl Namespace {
         sockets.remove(sid);
     }
 
-    /// Runs the connect handlers; on success the socket joins the namespace and its own
-    /// room and gets its CONNECT reply. With `always_connect` the reply goes out first and
-    /// the handlers run on a connected socket (python-socketio's `always_connect`); a refusal
-    /// then disconnects it instead of sending CONNECT_ERROR.
+    /// Runs the middlewares and connect handlers; on success the socket joins the namespace
+    /// and its own room and gets its CONNECT reply. With `always_connect` the reply goes out
+    /// after the middlewares and before the connect handlers, which then run on a connected
+    /// socket (python-socketio's `always_connect`).
     pub(crate) async fn connect(
         &self,
         socket: &Arc<Socket>,
         always_connect: bool,
-    ) -> Result<(), ConnectError> {
+    ) -> Result<(), ConnectRefusal> {
+        run_all(&self.handlers.middlewares, socket)
+            .await
+            .map_err(ConnectRefusal::BeforeConnect)?;
         if !always_connect {
-            self.run_connect_handlers(socket).await?;
+            run_all(&self.handlers.connect, socket)
+                .await
+                .map_err(ConnectRefusal::BeforeConnect)?;
         }
         {
             let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
@@ -239,14 +274,9 @@ impl Namespace {
         socket.join(socket.id().as_str());
         socket.complete_connect();
         if always_connect {
-            self.run_connect_handlers(socket).await?;
-        }
-        Ok(())
-    }
-
-    async fn run_connect_handlers(&self, socket: &Arc<Socket>) -> Result<(), ConnectError> {
-        for handler in &self.handlers.connect {
-            handler(socket.clone()).await?;
+            run_all(&self.handlers.connect, socket)
+                .await
+                .map_err(ConnectRefusal::AfterConnect)?;
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::engineio::{self, ConnectRejection, EngineHandler, Message};
+use crate::ns::namespace::ConnectRefusal;
 use crate::ns::payload::{Frames, Payload};
 use crate::ns::socket::{DisconnectReason, Socket};
 use crate::parser::{DecodeStatus, Decoder, Packet, PacketData};
@@ -246,18 +247,21 @@ async fn connect(
         return;
     };
     let socket = Socket::new(ns.clone(), engine.clone(), auth);
-    let always_connect = namespaces.always_connect();
-    if let Err(err) = ns.connect(&socket, always_connect).await {
-        if always_connect {
-            // Already connected: take it back the way a server disconnect does.
-            let _ = socket.send_packet(Packet::disconnect(&namespace));
-            socket.close(DisconnectReason::ServerDisconnect).await;
-        } else {
+    match ns.connect(&socket, namespaces.always_connect()).await {
+        Ok(()) => {}
+        Err(ConnectRefusal::BeforeConnect(err)) => {
             // A refused socket keeps nothing: rooms a handler joined go too.
             socket.leave_all();
             refuse(err.to_json());
+            return;
         }
-        return;
+        Err(ConnectRefusal::AfterConnect(err)) => {
+            tracing::debug!(ns = %namespace, %err, "connect handler refused a connected socket");
+            // Already connected: take it back the way a server disconnect does.
+            let _ = socket.send_packet(Packet::disconnect(&namespace));
+            socket.close(DisconnectReason::ServerDisconnect).await;
+            return;
+        }
     }
     lock(&conn.sockets).insert(namespace, socket.clone());
     engine.mark_ready();
