@@ -128,13 +128,18 @@ fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
         }
     })
     .on("request-ack", |socket, payload, _| async move {
-        // Wait for the reply in the background so this client's next events are not held up.
-        tokio::spawn(async move {
-            let timeout = Duration::from_secs(5);
-            if let Ok(reply) = socket.emit_with_ack("ack-request", payload, timeout).await {
-                let _ = socket.emit("ack-result", reply);
-            }
-        });
+        // The reply arrives in a callback, so this client's next events are not held up.
+        let replier = socket.clone();
+        socket.emit_with_callback(
+            "ack-request",
+            payload,
+            Duration::from_secs(5),
+            move |reply| {
+                if let Ok(reply) = reply {
+                    let _ = replier.emit("ack-result", reply);
+                }
+            },
+        );
     })
     .on("disconnect-me", |socket, _, _| async move {
         socket.disconnect();

@@ -164,6 +164,32 @@ impl Socket {
         self.await_ack(ack_id, reply, timeout).await
     }
 
+    /// Emits `event` and calls `callback` with the client's acknowledgement (or the timeout)
+    /// when it comes, without waiting here: python-socketio's `emit(..., callback=f)`.
+    pub fn emit_with_callback<F>(
+        self: &Arc<Self>,
+        event: &str,
+        payload: impl Into<Payload>,
+        timeout: Duration,
+        callback: F,
+    ) where
+        F: FnOnce(Result<Payload, AckError>) + Send + 'static,
+    {
+        let ack_id = self.ns.next_ack_id();
+        let reply = self.expect_ack(ack_id);
+        let packet = payload
+            .into()
+            .into_event(self.namespace(), event)
+            .with_ack_id(ack_id);
+        if let Err(err) = self.send_packet(packet) {
+            self.forget_ack(ack_id);
+            callback(Err(err.into()));
+            return;
+        }
+        let socket = self.clone();
+        tokio::spawn(async move { callback(socket.await_ack(ack_id, reply, timeout).await) });
+    }
+
     /// Registers a pending ack and returns where its reply will arrive.
     pub(crate) fn expect_ack(&self, ack_id: u64) -> oneshot::Receiver<Payload> {
         let (tx, rx) = oneshot::channel();
