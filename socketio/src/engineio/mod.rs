@@ -31,6 +31,7 @@ pub(crate) mod payload;
 mod query;
 mod server;
 mod service;
+pub(crate) mod session;
 mod socket;
 mod static_files;
 mod str;

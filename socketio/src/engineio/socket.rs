@@ -1,11 +1,10 @@
 //! One Engine.IO session: its id, outbound queue, transport state and close reason.
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use base64::Engine as _;
@@ -17,6 +16,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use super::config::TransportKind;
 use super::outbox::{Outbound, Outbox};
 use super::packet::Frame;
+use super::session::SessionStore;
 use super::str::Str;
 
 /// A session id: 20 URL-safe characters from 15 random bytes.
@@ -231,7 +231,7 @@ pub struct Socket {
     ready: AtomicBool,
     /// A long-polling GET is waiting for packets right now.
     pub(crate) poll_waiting: AtomicBool,
-    session: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    session: SessionStore,
     /// State of the layer above (Socket.IO's per-connection state), set once.
     pub(crate) upper: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
@@ -269,7 +269,7 @@ impl Socket {
             close_delivered: Notify::new(),
             ready: AtomicBool::new(false),
             poll_waiting: AtomicBool::new(false),
-            session: Mutex::new(HashMap::new()),
+            session: SessionStore::default(),
             upper: OnceLock::new(),
         })
     }
@@ -442,17 +442,12 @@ impl Socket {
     /// # }
     /// ```
     pub fn get_session<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        let session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        session
-            .get(&TypeId::of::<T>())
-            .and_then(|value| value.downcast_ref::<T>())
-            .cloned()
+        self.session.get()
     }
 
     /// Stores the session value of type `T`, replacing any previous one.
     pub fn save_session<T: Send + Sync + 'static>(&self, value: T) {
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        session.insert(TypeId::of::<T>(), Box::new(value));
+        self.session.save(value);
     }
 
     /// Runs `f` on the session value of type `T` (created with `Default` when missing) and
@@ -461,15 +456,7 @@ impl Socket {
         &self,
         f: impl FnOnce(&mut T) -> R,
     ) -> R {
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let value = session
-            .entry(TypeId::of::<T>())
-            .or_insert_with(|| Box::new(T::default()));
-        match value.downcast_mut::<T>() {
-            Some(value) => f(value),
-            // The map is keyed by `TypeId::of::<T>()`, so the entry always holds a `T`.
-            None => f(&mut T::default()),
-        }
+        self.session.with(f)
     }
 }
 

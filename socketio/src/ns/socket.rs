@@ -1,6 +1,5 @@
 //! A Socket.IO socket: one client connected to one namespace.
 
-use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -12,6 +11,7 @@ use tokio::sync::oneshot;
 use super::ack::AckError;
 use super::namespace::Namespace;
 use super::payload::{Frames, Payload};
+use crate::engineio::session::SessionStore;
 use crate::engineio::{self, SendError, Sid, TransportKind};
 use crate::operators::BroadcastOperator;
 use crate::parser::Packet;
@@ -74,7 +74,7 @@ pub struct Socket {
     auth: Value,
     phase: Mutex<Phase>,
     acks: Mutex<HashMap<u64, oneshot::Sender<Payload>>>,
-    session: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    session: SessionStore,
 }
 
 impl fmt::Debug for Socket {
@@ -95,7 +95,7 @@ impl Socket {
             auth,
             phase: Mutex::new(Phase::Connecting(Vec::new())),
             acks: Mutex::new(HashMap::new()),
-            session: Mutex::new(HashMap::new()),
+            session: SessionStore::default(),
         })
     }
 
@@ -269,17 +269,12 @@ impl Socket {
 
     /// A copy of this socket's session value of type `T`.
     pub fn get_session<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        let session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        session
-            .get(&TypeId::of::<T>())
-            .and_then(|value| value.downcast_ref::<T>())
-            .cloned()
+        self.session.get()
     }
 
     /// Stores this socket's session value of type `T`.
     pub fn save_session<T: Send + Sync + 'static>(&self, value: T) {
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        session.insert(TypeId::of::<T>(), Box::new(value));
+        self.session.save(value);
     }
 
     /// Runs `f` on the session value of type `T`, created with `Default` when missing.
@@ -287,14 +282,7 @@ impl Socket {
         &self,
         f: impl FnOnce(&mut T) -> R,
     ) -> R {
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let value = session
-            .entry(TypeId::of::<T>())
-            .or_insert_with(|| Box::new(T::default()));
-        match value.downcast_mut::<T>() {
-            Some(value) => f(value),
-            None => f(&mut T::default()),
-        }
+        self.session.with(f)
     }
 
     /// Encodes and queues one packet for this client.
