@@ -209,22 +209,19 @@ impl SocketIo {
     }
 
     /// Sockets of the main namespace `/` in `room`.
-    ///
-    /// # Panics
-    ///
-    /// If no handler was registered for `/` (use [`SocketIo::of`] for other namespaces).
     pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
         self.main().to(room)
     }
 
     /// Emits to every socket of the main namespace `/`; returns how many were reached.
     pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> usize {
-        self.of("/").map_or(0, |all| all.emit(event, payload))
+        self.main().emit(event, payload)
     }
 
+    /// Every socket of the main namespace `/`, which always exists.
     fn main(&self) -> BroadcastOperator {
-        self.of("/")
-            .expect("the main namespace \"/\" has no handlers registered")
+        let main = self.namespaces.main();
+        BroadcastOperator::new(main)
     }
 
     /// Empties `room` of namespace `name`; returns how many sockets were in it.

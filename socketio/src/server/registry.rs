@@ -13,6 +13,8 @@ pub(crate) type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// The namespaces of one server.
 pub(crate) struct Registry {
     fixed: HashMap<String, Arc<Namespace>>,
+    /// `/`, which always exists, as in Node and python-socketio, handlers or not.
+    main: Arc<Namespace>,
     dynamic: Vec<(Matcher, Arc<Handlers>)>,
     manager: Arc<dyn Manager>,
     always_connect: bool,
@@ -23,14 +25,19 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn new(
-        fixed: HashMap<String, Arc<Namespace>>,
+        mut fixed: HashMap<String, Arc<Namespace>>,
         dynamic: Vec<(Matcher, Arc<Handlers>)>,
         manager: Arc<dyn Manager>,
         always_connect: bool,
         parser_limits: ParserLimits,
     ) -> Self {
+        let main = fixed
+            .entry("/".to_owned())
+            .or_insert_with(|| Namespace::new("/".to_owned(), Arc::default(), manager.clone()))
+            .clone();
         Registry {
             fixed,
+            main,
             dynamic,
             manager,
             always_connect,
@@ -47,6 +54,11 @@ impl Registry {
     /// Limits every connection's packet decoder applies.
     pub(crate) fn parser_limits(&self) -> &ParserLimits {
         &self.parser_limits
+    }
+
+    /// The main namespace `/`.
+    pub(crate) fn main(&self) -> Arc<Namespace> {
+        self.main.clone()
     }
 
     /// An existing namespace.
