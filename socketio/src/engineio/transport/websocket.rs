@@ -110,17 +110,13 @@ pub(crate) async fn serve_upgrade<H: EngineHandler>(
         return;
     };
     let probe = tokio::time::timeout(engine.config.upgrade_timeout, probe(&socket, &mut ws));
-    match probe.await {
-        Ok(Ok(())) => {
+    match probe.await.unwrap_or(Err("upgrade timed out")) {
+        Ok(()) => {
             socket.set_state(TransportState::WebSocket);
             tracing::debug!(sid = %socket.sid(), "upgraded to websocket");
             run_session(&engine, socket, ws).await;
         }
-        outcome => {
-            let reason = match outcome {
-                Ok(Err(reason)) => reason,
-                _ => "upgrade timed out",
-            };
+        Err(reason) => {
             tracing::debug!(sid = %socket.sid(), reason, "upgrade failed");
             if socket.state() == TransportState::Upgrading {
                 socket.set_state(TransportState::Polling);
