@@ -64,3 +64,14 @@ async fn echo_acks_and_broadcast_reaches_everyone_once() {
         Message::text(r#"42["bcast",{"s":2,"t":6,"p":"y"}]"#)
     );
 }
+
+#[test]
+fn a_thousand_clients_all_get_one_broadcast() {
+    common::require_npm_package("ws");
+    let server = common::spawn_example("bench_server", &[]);
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg("tests/js/bench_clients.mjs")
+        .arg(server.url())
+        .arg("1000");
+    common::assert_script_passes(cmd, "bench_clients.mjs with 1000 clients");
+}
