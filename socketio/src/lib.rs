@@ -1,6 +1,7 @@
 #![doc = include_str!("../../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod args;
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_support;
