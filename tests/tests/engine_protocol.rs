@@ -299,28 +299,7 @@ async fn websocket_ping_timeout_closes_the_socket() {
 #[tokio::test]
 async fn polling_close_packet_ends_a_pending_get_with_noop() {
     let (_server, addr) = conformance();
-    // Nothing tells a client that its GET is parked at the server, so give it a moment to get
-    // there. If the POST still overtakes it, or a heartbeat answers it, try a fresh session.
-    for attempt in 1..=5 {
-        let (sid, _) = open_polling(addr).await;
-        let pending = tokio::spawn({
-            let sid = sid.clone();
-            async move { get(addr, &sid).await }
-        });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_ok(&post(addr, &sid, "1").await, "POST 1");
-        let reply = within("the pending GET", pending).await.expect("GET task");
-        let outcome = (reply.status.as_u16(), reply.text());
-        if outcome == (200, "2".to_owned()) || outcome.0 == 400 {
-            eprintln!("attempt {attempt}: the GET was not pending in time ({outcome:?})");
-            continue;
-        }
-        assert_eq!(outcome, (200, "6".to_owned()), "the pending GET");
-        let reply = get(addr, &sid).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "GET after the close");
-        return;
-    }
-    panic!("the GET was never pending when the close arrived");
+    common::eio::assert_close_answers_pending_poll(addr, common::eio::ENGINE_PATH).await;
 }
 
 #[tokio::test]

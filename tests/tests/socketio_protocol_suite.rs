@@ -38,33 +38,20 @@ fn conformance() -> ExampleProcess {
 // ---- HTTP long-polling at /socket.io/ ----
 
 fn polling_target(sid: Option<&str>) -> String {
-    match sid {
-        Some(sid) => format!("/socket.io/?EIO=4&transport=polling&sid={sid}"),
-        None => "/socket.io/?EIO=4&transport=polling".to_owned(),
-    }
+    eio::polling_target_at(eio::SOCKETIO_PATH, sid)
 }
 
 async fn get(addr: SocketAddr, sid: &str) -> Reply {
-    eio::http(addr, Method::GET, &polling_target(Some(sid)), "").await
+    eio::get_at(addr, eio::SOCKETIO_PATH, sid).await
 }
 
 async fn post(addr: SocketAddr, sid: &str, body: impl Into<bytes::Bytes>) -> Reply {
-    eio::http(addr, Method::POST, &polling_target(Some(sid)), body).await
+    eio::post_at(addr, eio::SOCKETIO_PATH, sid, body).await
 }
 
 /// Opens a polling session; returns its sid and handshake.
 async fn open_polling(addr: SocketAddr) -> (String, serde_json::Value) {
-    let reply = eio::http(addr, Method::GET, &polling_target(None), "").await;
-    assert_eq!(reply.status, StatusCode::OK, "handshake: {}", reply.text());
-    let packets = reply.packets();
-    assert_eq!(
-        packets.len(),
-        1,
-        "the handshake holds one packet: {packets:?}"
-    );
-    let open = eio::parse_open(&packets[0]);
-    let sid = open["sid"].as_str().expect("sid").to_owned();
-    (sid, open)
+    eio::open_polling_at(addr, eio::SOCKETIO_PATH).await
 }
 
 #[track_caller]
@@ -537,29 +524,7 @@ async fn websocket_without_pongs_is_closed() {
 #[tokio::test]
 async fn polling_close_packet_answers_the_pending_get_with_noop() {
     let server = conformance();
-    let addr = server.addr;
-    // Nothing tells a client that its GET is parked at the server, so give it a moment to
-    // get there; if the POST still overtakes it, or a ping answers it, try a fresh session.
-    for attempt in 1..=5 {
-        let (sid, _) = open_polling(addr).await;
-        let pending = tokio::spawn({
-            let sid = sid.clone();
-            async move { get(addr, &sid).await }
-        });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        eio::assert_ok(&post(addr, &sid, "1").await, "POST 1");
-        let reply = within("the pending GET", pending).await.expect("GET task");
-        let outcome = (reply.status.as_u16(), reply.text());
-        if outcome == (200, "2".to_owned()) || outcome.0 == 400 {
-            eprintln!("attempt {attempt}: the GET was not pending in time ({outcome:?})");
-            continue;
-        }
-        assert_eq!(outcome, (200, "6".to_owned()), "the pending GET");
-        let after = get(addr, &sid).await;
-        assert_eq!(after.status, StatusCode::BAD_REQUEST, "GET after the close");
-        return;
-    }
-    panic!("the GET was never pending when the close packet arrived");
+    eio::assert_close_answers_pending_poll(server.addr, eio::SOCKETIO_PATH).await;
 }
 
 #[tokio::test]

@@ -182,9 +182,20 @@ pub mod eio {
 
     /// `/engine.io/?EIO=4&transport=polling`, plus `&sid=…` when given.
     pub fn polling_target(sid: Option<&str>) -> String {
+        polling_target_at(ENGINE_PATH, sid)
+    }
+
+    /// The bare engine's path on the `conformance` example.
+    pub const ENGINE_PATH: &str = "/engine.io/";
+
+    /// The Socket.IO path on the `conformance` example.
+    pub const SOCKETIO_PATH: &str = "/socket.io/";
+
+    /// `{path}?EIO=4&transport=polling`, plus `&sid=…` when given.
+    pub fn polling_target_at(path: &str, sid: Option<&str>) -> String {
         match sid {
-            Some(sid) => format!("/engine.io/?EIO=4&transport=polling&sid={sid}"),
-            None => "/engine.io/?EIO=4&transport=polling".to_owned(),
+            Some(sid) => format!("{path}?EIO=4&transport=polling&sid={sid}"),
+            None => format!("{path}?EIO=4&transport=polling"),
         }
     }
 
@@ -316,12 +327,56 @@ pub mod eio {
 
     /// A long-polling GET on session `sid`.
     pub async fn get(addr: SocketAddr, sid: &str) -> Reply {
-        http(addr, Method::GET, &polling_target(Some(sid)), "").await
+        get_at(addr, ENGINE_PATH, sid).await
     }
 
     /// A long-polling POST of `body` on session `sid`.
     pub async fn post(addr: SocketAddr, sid: &str, body: impl Into<Bytes>) -> Reply {
-        http(addr, Method::POST, &polling_target(Some(sid)), body).await
+        post_at(addr, ENGINE_PATH, sid, body).await
+    }
+
+    /// A long-polling GET on session `sid` of the engine at `path`.
+    pub async fn get_at(addr: SocketAddr, path: &str, sid: &str) -> Reply {
+        http(addr, Method::GET, &polling_target_at(path, Some(sid)), "").await
+    }
+
+    /// A long-polling POST of `body` on session `sid` of the engine at `path`.
+    pub async fn post_at(addr: SocketAddr, path: &str, sid: &str, body: impl Into<Bytes>) -> Reply {
+        http(
+            addr,
+            Method::POST,
+            &polling_target_at(path, Some(sid)),
+            body,
+        )
+        .await
+    }
+
+    /// The official suites' "forcefully closes the session" over polling, for the engine at
+    /// `path`: a POST of `1` answers a pending GET with `6`, and the sid is gone afterwards.
+    ///
+    /// Nothing tells a client that its GET is parked at the server, so it gets a moment to get
+    /// there; if the POST still overtakes it, or a ping answers it, a fresh session is tried.
+    pub async fn assert_close_answers_pending_poll(addr: SocketAddr, path: &str) {
+        for attempt in 1..=5 {
+            let (sid, _) = open_polling_at(addr, path).await;
+            let pending = tokio::spawn({
+                let (sid, path) = (sid.clone(), path.to_owned());
+                async move { get_at(addr, &path, &sid).await }
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_ok(&post_at(addr, path, &sid, "1").await, "POST 1");
+            let reply = within("the pending GET", pending).await.expect("GET task");
+            let outcome = (reply.status.as_u16(), reply.text());
+            if outcome == (200, "2".to_owned()) || outcome.0 == 400 {
+                eprintln!("attempt {attempt}: the GET was not pending in time ({outcome:?})");
+                continue;
+            }
+            assert_eq!(outcome, (200, "6".to_owned()), "the pending GET");
+            let after = get_at(addr, path, &sid).await;
+            assert_eq!(after.status, StatusCode::BAD_REQUEST, "GET after the close");
+            return;
+        }
+        panic!("the GET was never pending when the close packet arrived");
     }
 
     /// Asserts that a POST was accepted with `ok`.
@@ -369,7 +424,12 @@ pub mod eio {
 
     /// Opens a polling session; returns its sid and handshake.
     pub async fn open_polling(addr: SocketAddr) -> (String, serde_json::Value) {
-        let reply = http(addr, Method::GET, &polling_target(None), "").await;
+        open_polling_at(addr, ENGINE_PATH).await
+    }
+
+    /// Opens a polling session on the engine at `path`; returns its sid and handshake.
+    pub async fn open_polling_at(addr: SocketAddr, path: &str) -> (String, serde_json::Value) {
+        let reply = http(addr, Method::GET, &polling_target_at(path, None), "").await;
         assert_eq!(reply.status, StatusCode::OK, "handshake: {}", reply.text());
         let open = parse_open(&reply.text());
         let sid = open["sid"].as_str().expect("sid").to_owned();
