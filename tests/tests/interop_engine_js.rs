@@ -4,16 +4,16 @@
 
 mod common;
 
-use std::process::Command;
+use common::Runtime;
 
-fn engine_client(scenario: &str) {
-    common::require_npm_package("engine.io-client");
-    let server = common::spawn_example("conformance", &[]);
-    let mut cmd = Command::new("node");
-    cmd.arg("tests/js/engine_client.mjs")
-        .arg(server.url())
-        .arg(scenario);
-    common::assert_script_passes(cmd, &format!("engine_client.mjs {scenario}"));
+fn engine_client(arg: &str) {
+    common::run_script_against_conformance(
+        Runtime::Node {
+            package: "engine.io-client",
+        },
+        "tests/js/engine_client.mjs",
+        arg,
+    );
 }
 
 #[test]

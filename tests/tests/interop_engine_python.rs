@@ -4,16 +4,10 @@
 
 mod common;
 
-use std::process::Command;
+use common::Runtime;
 
-fn engine_client(scenario: &str) {
-    let python = common::require_venv_python();
-    let server = common::spawn_example("conformance", &[]);
-    let mut cmd = Command::new(python);
-    cmd.arg("tests/python/engine_client.py")
-        .arg(server.url())
-        .arg(scenario);
-    common::assert_script_passes(cmd, &format!("engine_client.py {scenario}"));
+fn engine_client(arg: &str) {
+    common::run_script_against_conformance(Runtime::Python, "tests/python/engine_client.py", arg);
 }
 
 #[test]

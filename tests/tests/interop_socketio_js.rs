@@ -6,16 +6,16 @@
 
 mod common;
 
-use std::process::Command;
+use common::Runtime;
 
-fn socketio_client(transport: &str) {
-    common::require_npm_package("socket.io-client");
-    let server = common::spawn_example("conformance", &[]);
-    let mut cmd = Command::new("node");
-    cmd.arg("tests/js/socketio_client.mjs")
-        .arg(server.url())
-        .arg(transport);
-    common::assert_script_passes(cmd, &format!("socketio_client.mjs {transport}"));
+fn socketio_client(arg: &str) {
+    common::run_script_against_conformance(
+        Runtime::Node {
+            package: "socket.io-client",
+        },
+        "tests/js/socketio_client.mjs",
+        arg,
+    );
 }
 
 #[test]

@@ -3,16 +3,10 @@
 
 mod common;
 
-use std::process::Command;
+use common::Runtime;
 
-fn socketio_client(transport: &str) {
-    let python = common::require_venv_python();
-    let server = common::spawn_example("conformance", &[]);
-    let mut cmd = Command::new(python);
-    cmd.arg("tests/python/socketio_client.py")
-        .arg(server.url())
-        .arg(transport);
-    common::assert_script_passes(cmd, &format!("socketio_client.py {transport}"));
+fn socketio_client(arg: &str) {
+    common::run_script_against_conformance(Runtime::Python, "tests/python/socketio_client.py", arg);
 }
 
 #[test]

@@ -98,6 +98,29 @@ pub fn spawn_example(name: &str, extra_env: &[(&str, &str)]) -> ExampleProcess {
     ExampleProcess { child, addr }
 }
 
+/// Who runs an interop script.
+pub enum Runtime {
+    /// `node`, with the npm package the script imports.
+    Node { package: &'static str },
+    /// The Python of the test virtualenv.
+    Python,
+}
+
+/// Starts the `conformance` example and runs `script <url> <arg>` against it, failing the
+/// test with the script's output unless it exits 0.
+pub fn run_script_against_conformance(runtime: Runtime, script: &str, arg: &str) {
+    let mut cmd = match runtime {
+        Runtime::Node { package } => {
+            require_npm_package(package);
+            Command::new("node")
+        }
+        Runtime::Python => Command::new(require_venv_python()),
+    };
+    let server = spawn_example("conformance", &[]);
+    cmd.arg(script).arg(server.url()).arg(arg);
+    assert_script_passes(cmd, &format!("{script} {arg}"));
+}
+
 /// `node_modules` installed by `scripts/test.sh` from the repository's `package.json`.
 pub fn node_modules() -> PathBuf {
     workspace_root().join("node_modules")
