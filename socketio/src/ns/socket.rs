@@ -151,16 +151,7 @@ impl Socket {
         payload: impl Into<Payload>,
         timeout: Duration,
     ) -> Result<Payload, AckError> {
-        let ack_id = self.ns.next_ack_id();
-        let reply = self.expect_ack(ack_id);
-        let packet = payload
-            .into()
-            .into_event(self.namespace(), event)
-            .with_ack_id(ack_id);
-        if let Err(err) = self.send_packet(packet) {
-            self.forget_ack(ack_id);
-            return Err(err.into());
-        }
+        let (ack_id, reply) = self.send_expecting_ack(event, payload.into())?;
         self.await_ack(ack_id, reply, timeout).await
     }
 
@@ -175,19 +166,36 @@ impl Socket {
     ) where
         F: FnOnce(Result<Payload, AckError>) + Send + 'static,
     {
+        match self.send_expecting_ack(event, payload.into()) {
+            Ok((ack_id, reply)) => {
+                let socket = self.clone();
+                tokio::spawn(
+                    async move { callback(socket.await_ack(ack_id, reply, timeout).await) },
+                );
+            }
+            Err(err) => callback(Err(err)),
+        }
+    }
+
+    /// Sends `event` with a fresh ack id, registered before the packet leaves so the reply
+    /// cannot come too early.
+    fn send_expecting_ack(
+        &self,
+        event: &str,
+        payload: Payload,
+    ) -> Result<(u64, oneshot::Receiver<Payload>), AckError> {
         let ack_id = self.ns.next_ack_id();
         let reply = self.expect_ack(ack_id);
         let packet = payload
-            .into()
             .into_event(self.namespace(), event)
             .with_ack_id(ack_id);
-        if let Err(err) = self.send_packet(packet) {
-            self.forget_ack(ack_id);
-            callback(Err(err.into()));
-            return;
+        match self.send_packet(packet) {
+            Ok(()) => Ok((ack_id, reply)),
+            Err(err) => {
+                self.forget_ack(ack_id);
+                Err(err.into())
+            }
         }
-        let socket = self.clone();
-        tokio::spawn(async move { callback(socket.await_ack(ack_id, reply, timeout).await) });
     }
 
     /// Registers a pending ack and returns where its reply will arrive.
