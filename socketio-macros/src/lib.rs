@@ -1,4 +1,27 @@
-//! Attribute macros for the `socketio` crate.
+//! Attribute macros for the `socketio` crate: `#[socketio::on]` and
+//! `#[socketio::namespace]`. Use them through the `socketio` crate, which documents them.
 //!
-//! The `#[socketio::on]` and `#[socketio::namespace]` attributes arrive with the macro issue;
-//! this crate is a placeholder so the workspace layout is final from the start.
+//! Each macro parses its input into a model ([`model`]), checks it ([`validate`]) and
+//! generates a registration ([`expand`]). The generated code only names items of
+//! `::socketio::__private` (see [`paths`]); the runtime does the work.
+
+mod args;
+mod expand;
+mod model;
+mod paths;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Registers an `async fn` as the handler of an event; see `socketio::on`.
+#[proc_macro_attribute]
+pub fn on(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::on(attr.into(), item.into()).into()
+}
+
+/// Registers the `on_<event>` methods of an `impl` block as the handlers of a namespace;
+/// see `socketio::namespace`.
+#[proc_macro_attribute]
+pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::namespace(attr.into(), item.into()).into()
+}

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::{HeaderMap, Uri};
-use serde_json::Value;
 
 use crate::engineio::{self, Handshake, TransportKind};
 use crate::manager::LocalManager;
@@ -63,11 +62,7 @@ impl BenchNamespace {
             .map(|_| {
                 let engine =
                     engineio::Socket::new(TransportKind::WebSocket, handshake(), QUEUE_CAPACITY);
-                let socket = Socket::new(
-                    ns.clone(),
-                    engine.clone(),
-                    Value::Object(Default::default()),
-                );
+                let socket = Socket::new(ns.clone(), engine.clone(), None);
                 runtime
                     .block_on(ns.connect(&socket, false))
                     .expect("no connect handler to refuse the socket");

@@ -1,15 +1,20 @@
 #![doc = include_str!("../../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod args;
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_support;
 pub mod engineio;
+pub mod handler;
 pub mod manager;
 pub(crate) mod ns;
 pub mod operators;
 pub mod parser;
+pub mod registry;
 pub(crate) mod server;
 
 pub use ns::ack::{AckError, AckSender};
@@ -19,3 +24,4 @@ pub use ns::socket::{DisconnectReason, Socket};
 pub use operators::{AckStream, BroadcastOperator};
 pub use server::glue::SocketIoHandler;
 pub use server::{BuildError, SocketIo, SocketIoBuilder};
+pub use socketio_macros::{namespace, on};

@@ -918,3 +918,19 @@ impl<'de> SeqAccess<'de> for RawArgsAccess<'de> {
         Some(self.0.len())
     }
 }
+
+/// Deserializes argument `index` of `payload` on its own, as the element of a tuple given to
+/// [`from_args`] would be: a missing argument reads as absent, and a [`Rest`] takes every
+/// argument from `index` on (after which `rest_taken` makes the following ones absent).
+pub(crate) fn arg_at<T: DeserializeOwned>(
+    payload: &Payload,
+    index: usize,
+    rest_taken: &mut bool,
+) -> Result<T, SerdeError> {
+    T::deserialize(ArgDeserializer {
+        args: &payload.args,
+        attachments: &payload.attachments,
+        index,
+        rest_taken: Some(rest_taken),
+    })
+}

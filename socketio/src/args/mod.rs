@@ -43,6 +43,7 @@ mod serialize;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use deserialize::arg_at;
 pub use deserialize::{Rest, from_arg, from_args};
 pub use serialize::{to_arg, to_payload};
 

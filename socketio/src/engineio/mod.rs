@@ -22,7 +22,7 @@ mod compression;
 mod config;
 mod cookie;
 mod cors;
-mod engine;
+pub(crate) mod engine;
 mod error;
 mod handler;
 mod outbox;

@@ -162,6 +162,14 @@ impl<H: EngineHandler> EngineIo<H> {
         }
     }
 
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Engine<H>> {
+        Arc::downgrade(&self.engine)
+    }
+
+    pub(crate) fn from_inner(engine: Arc<Engine<H>>) -> Self {
+        EngineIo { engine }
+    }
+
     /// The settings.
     pub fn config(&self) -> &EngineConfig {
         &self.engine.config

@@ -66,6 +66,18 @@ impl ConnectError {
     }
 }
 
+impl From<String> for ConnectError {
+    fn from(message: String) -> Self {
+        ConnectError::new(message)
+    }
+}
+
+impl From<&str> for ConnectError {
+    fn from(message: &str) -> Self {
+        ConnectError::new(message)
+    }
+}
+
 /// Registers the handlers of one namespace; see [`SocketIoBuilder::namespace`](crate::SocketIoBuilder::namespace).
 #[derive(Default)]
 pub struct NamespaceBuilder {
@@ -74,6 +86,8 @@ pub struct NamespaceBuilder {
     events: HashMap<String, Box<EventFn>>,
     any: Option<Box<AnyFn>>,
     disconnect: Option<Box<DisconnectFn>>,
+    /// Where each event, `*` and `disconnect` handler was registered, to report duplicates.
+    locations: HashMap<String, String>,
 }
 
 impl fmt::Debug for NamespaceBuilder {
@@ -113,24 +127,29 @@ impl NamespaceBuilder {
 
     /// Handles `event`. The handler gets the arguments and, when the client asked for one,
     /// the [`AckSender`] to answer with.
+    #[track_caller]
     pub fn on<F, Fut>(mut self, event: impl Into<String>, f: F) -> Self
     where
         F: Fn(Arc<Socket>, Payload, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        let event = event.into();
+        self.record_caller(&event);
         self.events.insert(
-            event.into(),
+            event,
             Box::new(move |socket, payload, ack| Box::pin(f(socket, payload, ack))),
         );
         self
     }
 
     /// Handles every event without a handler of its own, with its name.
+    #[track_caller]
     pub fn on_any<F, Fut>(mut self, f: F) -> Self
     where
         F: Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        self.record_caller("*");
         self.any = Some(Box::new(move |socket, event, payload, ack| {
             Box::pin(f(socket, event, payload, ack))
         }));
@@ -138,12 +157,35 @@ impl NamespaceBuilder {
     }
 
     /// Runs once when a socket leaves; its rooms are still readable here.
+    #[track_caller]
     pub fn on_disconnect<F, Fut>(mut self, f: F) -> Self
     where
         F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        self.record_caller("disconnect");
         self.disconnect = Some(Box::new(move |socket, reason| Box::pin(f(socket, reason))));
+        self
+    }
+
+    #[track_caller]
+    fn record_caller(&mut self, event: &str) {
+        let caller = std::panic::Location::caller();
+        self.locations.insert(event.to_owned(), caller.to_string());
+    }
+
+    /// Where the handler of `event` (or `*`, `disconnect`) was registered, if it has one.
+    /// Connect handlers add up, so `connect` has none.
+    pub(crate) fn registered_at(&self, event: &str) -> Option<&str> {
+        self.locations.get(event).map(String::as_str)
+    }
+
+    /// Records where the handler of `event` was written, for duplicate reports.
+    pub(crate) fn with_location(mut self, event: &str, location: impl fmt::Display) -> Self {
+        if event != "connect" {
+            self.locations
+                .insert(event.to_owned(), location.to_string());
+        }
         self
     }
 }

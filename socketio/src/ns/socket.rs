@@ -72,6 +72,8 @@ pub struct Socket {
     ns: Arc<Namespace>,
     engine: Arc<engineio::Socket>,
     auth: Value,
+    /// Whether the CONNECT carried an auth payload (`auth` is `{}` otherwise).
+    auth_sent: bool,
     phase: Mutex<Phase>,
     acks: Mutex<HashMap<u64, oneshot::Sender<Payload>>>,
     session: SessionStore,
@@ -87,12 +89,17 @@ impl fmt::Debug for Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(ns: Arc<Namespace>, engine: Arc<engineio::Socket>, auth: Value) -> Arc<Self> {
+    pub(crate) fn new(
+        ns: Arc<Namespace>,
+        engine: Arc<engineio::Socket>,
+        auth: Option<Value>,
+    ) -> Arc<Self> {
         Arc::new(Socket {
             id: Sid::generate(),
             ns,
             engine,
-            auth,
+            auth_sent: auth.is_some(),
+            auth: auth.unwrap_or_else(|| Value::Object(Default::default())),
             phase: Mutex::new(Phase::Connecting(Vec::new())),
             acks: Mutex::new(HashMap::new()),
             session: SessionStore::default(),
@@ -112,6 +119,11 @@ impl Socket {
     /// The auth payload of the client's CONNECT (`{}` when it sent none).
     pub fn auth(&self) -> &Value {
         &self.auth
+    }
+
+    /// The auth payload exactly as sent: `None` when the CONNECT had none.
+    pub fn auth_sent(&self) -> Option<&Value> {
+        self.auth_sent.then_some(&self.auth)
     }
 
     /// The HTTP request that opened the connection.

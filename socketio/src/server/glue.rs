@@ -43,7 +43,7 @@ impl SocketIoHandler {
 enum Inbound {
     Connect {
         namespace: String,
-        auth: Value,
+        auth: Option<Value>,
     },
     Event {
         namespace: String,
@@ -142,7 +142,6 @@ impl EngineHandler for SocketIoHandler {
                 }
             }
             PacketData::Connect(auth) => {
-                let auth = auth.unwrap_or_else(|| Value::Object(Default::default()));
                 conn.enqueue(Inbound::Connect { namespace, auth }).await;
             }
             PacketData::Event { args, attachments } => {
@@ -234,7 +233,7 @@ async fn connect(
     engine: &Arc<engineio::Socket>,
     conn: &Conn,
     namespace: String,
-    auth: Value,
+    auth: Option<Value>,
 ) {
     if conn.socket(&namespace).is_some() {
         return;

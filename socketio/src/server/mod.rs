@@ -3,16 +3,21 @@
 pub(crate) mod glue;
 mod registry;
 
+use std::any::TypeId;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::engineio::{EngineConfig, EngineIo, EngineLayer, EngineService, NotFound};
+use crate::handler::{
+    Call, CallError, ClassNamespace, FromCall, Instance, ServerContext, ViaExtractor,
+};
 use crate::manager::{LocalManager, Manager};
 use crate::ns::namespace::{Namespace, NamespaceBuilder};
 use crate::ns::payload::Payload;
 use crate::operators::BroadcastOperator;
 use crate::parser::ParserLimits;
+use crate::registry::RegistryError;
 use glue::{Namespaces, SocketIoHandler};
 use registry::Matcher;
 
@@ -23,6 +28,9 @@ pub enum BuildError {
     /// A namespace name must start with `/` and contain no `,`.
     #[error("invalid namespace name {0:?}: it must start with '/' and contain no ','")]
     InvalidNamespace(String),
+    /// The handlers registered with the attribute macros do not fit together.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
 /// Builds a [`SocketIo`] server.
@@ -46,9 +54,13 @@ pub struct SocketIoBuilder {
     config: EngineConfig,
     namespaces: HashMap<String, NamespaceBuilder>,
     dynamic: Vec<(Matcher, NamespaceBuilder)>,
+    /// The `*` namespace: tried after every other matcher.
+    catch_all: Option<NamespaceBuilder>,
     manager: Arc<dyn Manager>,
     always_connect: bool,
     parser_limits: ParserLimits,
+    context: ServerContext,
+    instances: HashMap<TypeId, Instance>,
 }
 
 impl std::fmt::Debug for SocketIoBuilder {
@@ -69,9 +81,12 @@ impl Default for SocketIoBuilder {
                 .connect_timeout(Duration::from_secs(45)),
             namespaces: HashMap::new(),
             dynamic: Vec::new(),
+            catch_all: None,
             manager: Arc::new(LocalManager::new()),
             always_connect: false,
             parser_limits: ParserLimits::default(),
+            context: ServerContext::default(),
+            instances: HashMap::new(),
         }
     }
 }
@@ -116,7 +131,9 @@ impl SocketIoBuilder {
     ) -> Self {
         let name = name.into();
         if name == "*" {
-            return self.dynamic_namespace(|_| true, register);
+            let builder = self.catch_all.take().unwrap_or_default();
+            self.catch_all = Some(register(builder));
+            return self;
         }
         let builder = self.namespaces.remove(&name).unwrap_or_default();
         self.namespaces.insert(name, register(builder));
@@ -151,8 +168,72 @@ impl SocketIoBuilder {
         self
     }
 
-    /// Checks the configuration and starts the server.
-    pub fn build(self) -> Result<SocketIo, BuildError> {
+    /// Application state for handlers: a handler parameter [`State<T>`](crate::handler::State)
+    /// receives a clone of the value of type `T` given here. One value per type.
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.context.insert_state(value);
+        self
+    }
+
+    /// Serves the namespace of a `#[socketio::namespace]` impl block with this instance
+    /// (needed when the type has no `Default`; otherwise its default value serves it).
+    ///
+    /// ```standalone_crate
+    /// use std::sync::Arc;
+    /// use socketio::{Socket, SocketIo};
+    ///
+    /// struct Greeter { greeting: String }
+    ///
+    /// #[socketio::namespace("/greeter")]
+    /// impl Greeter {
+    ///     async fn on_hello(&self, socket: Arc<Socket>, name: String) -> String {
+    ///         format!("{}, {name} ({})", self.greeting, socket.id())
+    ///     }
+    /// }
+    ///
+    /// let io = SocketIo::builder()
+    ///     .register_namespace(Greeter { greeting: "Hello".into() })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = io;
+    /// ```
+    pub fn register_namespace<T: ClassNamespace>(mut self, instance: T) -> Self {
+        self.instances
+            .insert(TypeId::of::<T>(), Arc::new(instance) as Instance);
+        self
+    }
+
+    /// Puts the handlers of the attribute macros into their namespaces.
+    fn install_registered(&mut self, context: &Arc<ServerContext>) -> Result<(), BuildError> {
+        for handler in crate::registry::collect(&mut self.instances)? {
+            let namespace = handler.namespace;
+            let builder = match namespace {
+                "*" => self.catch_all.take(),
+                name => self.namespaces.remove(name),
+            };
+            let installed = handler.install(builder.unwrap_or_default(), context)?;
+            match namespace {
+                "*" => self.catch_all = Some(installed),
+                name => {
+                    self.namespaces.insert(name.to_owned(), installed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the configuration, gathers every `#[socketio::on]` and
+    /// `#[socketio::namespace]` handler in the binary, and starts the server.
+    ///
+    /// Fails on an invalid namespace name, on two handlers for one event of one namespace
+    /// (the error names both places), and on a namespace type without `Default` whose
+    /// instance was not given to [`register_namespace`](Self::register_namespace).
+    pub fn build(mut self) -> Result<SocketIo, BuildError> {
+        let context = Arc::new(std::mem::take(&mut self.context));
+        self.install_registered(&context)?;
+        if let Some(catch_all) = self.catch_all.take() {
+            self.dynamic.push((Arc::new(|_: &str| true), catch_all));
+        }
         let mut fixed = HashMap::new();
         for (name, builder) in self.namespaces {
             if !name.starts_with('/') || name.contains(',') {
@@ -174,7 +255,34 @@ impl SocketIoBuilder {
             self.parser_limits,
         ));
         let engine = EngineIo::with_handler(self.config, SocketIoHandler::new(namespaces.clone()));
-        Ok(SocketIo { namespaces, engine })
+        let io = SocketIo { namespaces, engine };
+        context.set_server(Box::new(io.downgrade()));
+        Ok(io)
+    }
+}
+
+/// A [`SocketIo`] that does not keep the server alive: handlers hold this one, so that
+/// dropping every handle stops the server.
+struct WeakSocketIo {
+    namespaces: Weak<Namespaces>,
+    engine: Weak<crate::engineio::engine::Engine<SocketIoHandler>>,
+}
+
+impl WeakSocketIo {
+    fn upgrade(&self) -> Option<SocketIo> {
+        Some(SocketIo {
+            namespaces: self.namespaces.upgrade()?,
+            engine: EngineIo::from_inner(self.engine.upgrade()?),
+        })
+    }
+}
+
+/// The server handle, as a handler parameter.
+impl FromCall<ViaExtractor> for SocketIo {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        call.server::<WeakSocketIo>()
+            .and_then(WeakSocketIo::upgrade)
+            .ok_or(CallError::ServerGone)
     }
 }
 
@@ -198,6 +306,13 @@ impl SocketIo {
     /// Starts building a server.
     pub fn builder() -> SocketIoBuilder {
         SocketIoBuilder::default()
+    }
+
+    fn downgrade(&self) -> WeakSocketIo {
+        WeakSocketIo {
+            namespaces: Arc::downgrade(&self.namespaces),
+            engine: self.engine.downgrade(),
+        }
     }
 
     /// All sockets of namespace `name`, to broadcast to or narrow down; `None` for an unknown

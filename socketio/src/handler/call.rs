@@ -1,0 +1,389 @@
+//! One handler call: what its parameters are drawn from, and what happens with its result.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::args::{self, SerdeError};
+use crate::ns::ack::AckSender;
+use crate::ns::namespace::ConnectError;
+use crate::ns::payload::Payload;
+use crate::ns::socket::{DisconnectReason, Socket};
+
+/// The future a generated handler returns.
+pub type BoxFuture = Pin<Box<dyn Future<Output = Completion> + Send>>;
+
+/// Values shared by every handler of one server: the application state set on the builder
+/// and, once the server is built, a handle to it.
+#[derive(Default)]
+pub(crate) struct ServerContext {
+    state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    /// A `server::WeakSocketIo`, kept opaque so this layer need not know the server.
+    server: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl ServerContext {
+    pub(crate) fn insert_state<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.state.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    pub(crate) fn state<T: 'static>(&self) -> Option<&T> {
+        self.state.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+
+    pub(crate) fn set_server(&self, server: Box<dyn Any + Send + Sync>) {
+        let _ = self.server.set(server);
+    }
+
+    pub(crate) fn server<T: 'static>(&self) -> Option<&T> {
+        self.server.get()?.downcast_ref()
+    }
+}
+
+/// Which kind of handler a call is for; it decides what a failure turns into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    Connect,
+    Event,
+    Disconnect,
+}
+
+/// Everything one handler call can draw its parameters from. Made by the runtime, consumed
+/// by the code `#[socketio::on]` generates.
+pub struct Call {
+    kind: CallKind,
+    socket: Arc<Socket>,
+    context: Arc<ServerContext>,
+    event: String,
+    payload: Payload,
+    next_arg: usize,
+    rest_taken: bool,
+    ack: Option<AckSender>,
+    reason: Option<DisconnectReason>,
+}
+
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("socket", self.socket.id())
+            .field("namespace", &self.socket.namespace())
+            .field("event", &self.event)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Call {
+    pub(crate) fn for_connect(socket: Arc<Socket>, context: Arc<ServerContext>) -> Self {
+        let payload = match socket.auth_sent() {
+            Some(auth) => Payload::from_args(vec![auth.clone()]),
+            None => Payload::empty(),
+        };
+        Call::new(
+            CallKind::Connect,
+            socket,
+            context,
+            "connect".into(),
+            payload,
+        )
+    }
+
+    pub(crate) fn for_event(
+        socket: Arc<Socket>,
+        context: Arc<ServerContext>,
+        event: String,
+        payload: Payload,
+        ack: Option<AckSender>,
+    ) -> Self {
+        let mut call = Call::new(CallKind::Event, socket, context, event, payload);
+        call.ack = ack;
+        call
+    }
+
+    pub(crate) fn for_disconnect(
+        socket: Arc<Socket>,
+        context: Arc<ServerContext>,
+        reason: DisconnectReason,
+    ) -> Self {
+        let mut call = Call::new(
+            CallKind::Disconnect,
+            socket,
+            context,
+            "disconnect".into(),
+            Payload::empty(),
+        );
+        call.reason = Some(reason);
+        call
+    }
+
+    fn new(
+        kind: CallKind,
+        socket: Arc<Socket>,
+        context: Arc<ServerContext>,
+        event: String,
+        payload: Payload,
+    ) -> Self {
+        Call {
+            kind,
+            socket,
+            context,
+            event,
+            payload,
+            next_arg: 0,
+            rest_taken: false,
+            ack: None,
+            reason: None,
+        }
+    }
+
+    /// The socket the call is for.
+    pub fn socket(&self) -> &Arc<Socket> {
+        &self.socket
+    }
+
+    /// The event name (`connect` and `disconnect` for those handlers).
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    pub(crate) fn context(&self) -> &ServerContext {
+        &self.context
+    }
+
+    pub(crate) fn server<T: 'static>(&self) -> Option<&T> {
+        self.context.server()
+    }
+
+    pub(crate) fn take_ack(&mut self) -> Option<AckSender> {
+        self.ack.take()
+    }
+
+    pub(crate) fn reason(&self) -> Option<DisconnectReason> {
+        self.reason
+    }
+
+    /// The next event argument, deserialized with serde.
+    pub(crate) fn next_arg<T: DeserializeOwned>(&mut self) -> Result<T, CallError> {
+        let index = self.next_arg;
+        self.next_arg += 1;
+        args::arg_at(&self.payload, index, &mut self.rest_taken).map_err(CallError::Argument)
+    }
+
+    /// Every argument not taken yet, attachments included.
+    pub(crate) fn rest_payload(&mut self) -> Payload {
+        let start = if self.rest_taken {
+            self.payload.args.len()
+        } else {
+            self.next_arg.min(self.payload.args.len())
+        };
+        self.rest_taken = true;
+        Payload {
+            args: self.payload.args.split_off(start),
+            attachments: self.payload.attachments.clone(),
+        }
+    }
+
+    /// Ends a call whose parameters could not be extracted or whose guard refused it: the
+    /// handler does not run, the client's ack (if any) gets an error object, and it is
+    /// logged. A connect handler refuses the connection with the message instead.
+    pub fn reject(mut self, error: CallError) -> Completion {
+        tracing::warn!(
+            sid = %self.socket.id(),
+            ns = %self.socket.namespace(),
+            event = %self.event,
+            %error,
+            "handler not called"
+        );
+        match self.kind {
+            CallKind::Connect => Completion::refuse(ConnectError::new(error.to_string())),
+            CallKind::Event => {
+                if let Some(ack) = self.ack.take() {
+                    let _ = ack.send(error_object(&error));
+                }
+                Completion::done()
+            }
+            CallKind::Disconnect => Completion::done(),
+        }
+    }
+
+    /// Ends an event call with the handler's return value as the ack, unless the client
+    /// asked for none or the handler took the [`AckSender`] to answer by itself.
+    pub fn reply(mut self, reply: AckReply) -> Completion {
+        let payload = match reply.0 {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::warn!(
+                    sid = %self.socket.id(),
+                    ns = %self.socket.namespace(),
+                    event = %self.event,
+                    %error,
+                    "handler returned an error"
+                );
+                error_object(&error)
+            }
+        };
+        if let Some(ack) = self.ack.take() {
+            let _ = ack.send(payload);
+        }
+        Completion::done()
+    }
+
+    /// Ends a connect call: accepted, or refused with the handler's error.
+    pub fn connected(self, outcome: impl ConnectOutcome) -> Completion {
+        match outcome.into_connect_result() {
+            Ok(()) => Completion::done(),
+            Err(refusal) => Completion::refuse(refusal),
+        }
+    }
+
+    /// Ends a call that has nothing to answer (disconnect handlers).
+    pub fn finished(self) -> Completion {
+        Completion::done()
+    }
+
+    /// Runs a guard before the handler: `Err` when it refuses the call.
+    pub fn guard<G: GuardOutcome>(
+        &self,
+        guard: impl FnOnce(&Arc<Socket>) -> G,
+    ) -> Result<(), CallError> {
+        guard(&self.socket).into_guard_result()
+    }
+}
+
+/// The ack an error travels as: `{"error": "<message>"}`.
+fn error_object(error: &impl fmt::Display) -> Payload {
+    Payload::from_args(vec![json!({ "error": error.to_string() })])
+}
+
+/// How a generated handler call ended.
+#[derive(Debug)]
+pub struct Completion(Result<(), ConnectError>);
+
+impl Completion {
+    fn done() -> Self {
+        Completion(Ok(()))
+    }
+
+    fn refuse(error: ConnectError) -> Self {
+        Completion(Err(error))
+    }
+
+    pub(crate) fn into_connect_result(self) -> Result<(), ConnectError> {
+        self.0
+    }
+}
+
+/// Why a handler was not called.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// An event argument did not deserialize into the parameter's type.
+    #[error("invalid arguments: {0}")]
+    Argument(#[from] SerdeError),
+    /// A `State<T>` parameter whose type was never given to the builder.
+    #[error("no state of type {0} was given to SocketIoBuilder::state")]
+    MissingState(&'static str),
+    /// An [`AckSender`] parameter, but the client asked for no ack.
+    #[error("the handler answers an ack but the client asked for none")]
+    NoAck,
+    /// A parameter that only exists in another kind of handler (a `DisconnectReason`
+    /// outside a disconnect handler).
+    #[error("{0} is not available in this handler")]
+    NotAvailable(&'static str),
+    /// The server was dropped while the call ran.
+    #[error("the server is shutting down")]
+    ServerGone,
+    /// A guard refused the call.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+/// The ack a handler's return value becomes; see [`Call::reply`].
+#[derive(Debug)]
+pub struct AckReply(Result<Payload, String>);
+
+impl AckReply {
+    /// No arguments: the return type is `()`.
+    pub fn empty() -> Self {
+        AckReply(Ok(Payload::empty()))
+    }
+
+    /// One argument: the return type is a `T: Serialize`.
+    pub fn one<T: serde::Serialize>(value: T) -> Self {
+        AckReply::spread(&(value,))
+    }
+
+    /// One argument per element: the return type is a tuple.
+    pub fn spread<T: serde::Serialize>(values: &T) -> Self {
+        AckReply(args::to_payload(values).map_err(|e| format!("the ack does not serialize: {e}")))
+    }
+
+    /// An error object: the handler returned `Err`.
+    pub fn error<E: fmt::Display>(error: E) -> Self {
+        AckReply(Err(error.to_string()))
+    }
+}
+
+/// What a connect handler may return: `()` accepts, `false` refuses, and `Err` refuses with
+/// the error's message and data.
+#[diagnostic::on_unimplemented(
+    message = "a connect handler cannot return `{Self}`",
+    label = "return `()`, `bool` or `Result<(), E>` where `E: Into<ConnectError>`"
+)]
+pub trait ConnectOutcome {
+    /// Accepted, or the refusal the client receives as CONNECT_ERROR.
+    fn into_connect_result(self) -> Result<(), ConnectError>;
+}
+
+impl ConnectOutcome for () {
+    fn into_connect_result(self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+impl ConnectOutcome for bool {
+    fn into_connect_result(self) -> Result<(), ConnectError> {
+        if self {
+            Ok(())
+        } else {
+            Err(ConnectError::new("Connection rejected by server"))
+        }
+    }
+}
+
+impl<E: Into<ConnectError>> ConnectOutcome for Result<(), E> {
+    fn into_connect_result(self) -> Result<(), ConnectError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// What a guard may return: `true` or `Ok(())` lets the call through.
+#[diagnostic::on_unimplemented(
+    message = "a guard cannot return `{Self}`",
+    label = "a guard is a `fn(&Arc<Socket>) -> bool` or `-> Result<(), E>` where `E: Display`"
+)]
+pub trait GuardOutcome {
+    /// `Ok` lets the call through.
+    fn into_guard_result(self) -> Result<(), CallError>;
+}
+
+impl GuardOutcome for bool {
+    fn into_guard_result(self) -> Result<(), CallError> {
+        if self {
+            Ok(())
+        } else {
+            Err(CallError::Forbidden("refused by a guard".into()))
+        }
+    }
+}
+
+impl<E: fmt::Display> GuardOutcome for Result<(), E> {
+    fn into_guard_result(self) -> Result<(), CallError> {
+        self.map_err(|e| CallError::Forbidden(e.to_string()))
+    }
+}

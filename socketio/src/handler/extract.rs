@@ -1,0 +1,193 @@
+//! Handler parameters: extractors, and event arguments deserialized with serde.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use super::call::{Call, CallError};
+use crate::args;
+use crate::engineio::Handshake;
+use crate::ns::ack::AckSender;
+use crate::ns::payload::Payload;
+use crate::ns::socket::{DisconnectReason, Socket};
+
+/// A handler parameter. `M` only tells the two families apart: [`ViaExtractor`] for values
+/// taken from the call (the socket, state, the ack sender…), [`ViaArgument`] for the event's
+/// next argument, deserialized with serde.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler parameter",
+    label = "neither an extractor nor an event argument",
+    note = "an event argument must implement `serde::Deserialize` (for example with `#[derive(Deserialize)]`)",
+    note = "extractors are `Arc<Socket>`, `SocketIo`, `State<T>`, `Auth<T>`, `Session<T>`, `Handshake`, `AckSender`, `Option<AckSender>`, `Event`, `DisconnectReason` and `Payload`"
+)]
+pub trait FromCall<M>: Sized {
+    /// Takes the parameter from the call.
+    fn from_call(call: &mut Call) -> Result<Self, CallError>;
+}
+
+/// Marks parameters taken from the call rather than from the arguments.
+#[derive(Debug)]
+pub enum ViaExtractor {}
+
+/// Marks parameters read from the event's next argument.
+#[derive(Debug)]
+pub enum ViaArgument {}
+
+impl<T: DeserializeOwned> FromCall<ViaArgument> for T {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        call.next_arg()
+    }
+}
+
+impl FromCall<ViaExtractor> for Arc<Socket> {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        Ok(call.socket().clone())
+    }
+}
+
+impl FromCall<ViaExtractor> for Handshake {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        Ok(call.socket().handshake().clone())
+    }
+}
+
+/// The handler answers the client's ack itself; the return value is then not sent.
+/// Without an ack requested by the client, the handler is not called (take
+/// `Option<AckSender>` to run either way).
+impl FromCall<ViaExtractor> for AckSender {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        call.take_ack().ok_or(CallError::NoAck)
+    }
+}
+
+impl FromCall<ViaExtractor> for Option<AckSender> {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        Ok(call.take_ack())
+    }
+}
+
+impl FromCall<ViaExtractor> for DisconnectReason {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        call.reason()
+            .ok_or(CallError::NotAvailable("DisconnectReason"))
+    }
+}
+
+/// Every argument not taken by an earlier parameter, binary attachments included: for
+/// handlers that pass arguments on untouched.
+impl FromCall<ViaExtractor> for Payload {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        Ok(call.rest_payload())
+    }
+}
+
+/// The name of the event being handled: useful in a catch-all (`"*"`) handler.
+///
+/// ```
+/// use std::sync::Arc;
+/// use socketio::Socket;
+/// use socketio::handler::Event;
+///
+/// #[socketio::on("*")]
+/// async fn anything(socket: Arc<Socket>, Event(name): Event) {
+///     println!("{} sent {name}", socket.id());
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event(pub String);
+
+impl FromCall<ViaExtractor> for Event {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        Ok(Event(call.event().to_owned()))
+    }
+}
+
+/// Application state given to [`SocketIoBuilder::state`](crate::SocketIoBuilder::state),
+/// cloned for each call (wrap it in an `Arc` if it is large).
+///
+/// ```standalone_crate
+/// use socketio::handler::State;
+///
+/// #[derive(Clone)]
+/// struct Config { motd: String }
+///
+/// #[socketio::on("motd")]
+/// async fn motd(State(config): State<Config>) -> String {
+///     config.motd
+/// }
+///
+/// let io = socketio::SocketIo::builder()
+///     .state(Config { motd: "hello".into() })
+///     .build()
+///     .unwrap();
+/// # let _ = io;
+/// ```
+#[derive(Debug, Clone)]
+pub struct State<T>(pub T);
+
+impl<T: Clone + Send + Sync + 'static> FromCall<ViaExtractor> for State<T> {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        call.context()
+            .state::<T>()
+            .cloned()
+            .map(State)
+            .ok_or(CallError::MissingState(std::any::type_name::<T>()))
+    }
+}
+
+/// The auth payload of the socket's CONNECT, deserialized. Without one, `T` reads as absent:
+/// an `Option` is `None`, anything else an error.
+///
+/// ```
+/// use socketio::handler::Auth;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Token { token: String }
+///
+/// #[socketio::on("whoami")]
+/// async fn whoami(Auth(auth): Auth<Option<Token>>) -> Option<String> {
+///     auth.map(|auth| auth.token)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Auth<T>(pub T);
+
+impl<T: DeserializeOwned> FromCall<ViaExtractor> for Auth<T> {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        let auth = match call.socket().auth_sent() {
+            Some(auth) => Payload::from_args(vec![auth.clone()]),
+            None => Payload::empty(),
+        };
+        args::from_args::<(T,)>(&auth)
+            .map(|(auth,)| Auth(auth))
+            .map_err(CallError::Argument)
+    }
+}
+
+/// A copy of the socket's session value of type `T` (its `Default` when none was saved).
+/// Save changes with [`Socket::save_session`] or [`Socket::with_session`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use socketio::Socket;
+/// use socketio::handler::Session;
+///
+/// #[derive(Clone, Default)]
+/// struct Nickname(String);
+///
+/// #[socketio::on("nick")]
+/// async fn nick(socket: Arc<Socket>, Session(old): Session<Nickname>, new: String) -> String {
+///     socket.save_session(Nickname(new));
+///     old.0
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Session<T>(pub T);
+
+impl<T: Clone + Default + Send + Sync + 'static> FromCall<ViaExtractor> for Session<T> {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        Ok(Session(
+            call.socket().get_session::<T>().unwrap_or_default(),
+        ))
+    }
+}

@@ -1,0 +1,35 @@
+//! Typed handlers: what `#[socketio::on]` and `#[socketio::namespace]` functions may take
+//! and return.
+//!
+//! A handler's parameters come in two kinds, extractors first:
+//!
+//! * **extractors** take something from the call: [`Arc<Socket>`](crate::Socket),
+//!   [`SocketIo`](crate::SocketIo), [`State<T>`], [`Auth<T>`], [`Session<T>`],
+//!   [`Handshake`](crate::engineio::Handshake), [`AckSender`](crate::AckSender) (or
+//!   `Option<AckSender>`) to answer the ack by hand, [`Event`] (the event name, for
+//!   catch-alls), [`DisconnectReason`](crate::DisconnectReason) (disconnect handlers), and
+//!   [`Payload`](crate::Payload) for every argument not taken yet, untouched;
+//! * **event arguments** are every other type: each takes the event's next argument,
+//!   deserialized with serde (binary attachments become `bytes::Bytes` at any depth; see
+//!   [`args`](crate::args)). An `Option<T>` is `None` when the client sent fewer arguments;
+//!   [`Rest`](crate::args::Rest) takes all the remaining ones as JSON.
+//!
+//! An argument that does not deserialize stops the call: the handler does not run, the
+//! client's ack (if it asked for one) receives `{"error": "invalid arguments: …"}`, and it
+//! is logged.
+//!
+//! The return value of an event handler is the ack: `()` acks with no arguments, a
+//! `T: Serialize` with one, a tuple with one argument per element, and `Result<T, E>` with the
+//! ok value or, for `Err`, `{"error": "<E as Display>"}`. Nothing is sent when the client
+//! asked for no ack or the handler took the `AckSender`. A connect handler returns `()`,
+//! `bool`, or `Result<(), E>` with `E: Into<ConnectError>`; its first event argument is the
+//! CONNECT's auth payload.
+
+mod call;
+mod class;
+mod extract;
+
+pub(crate) use call::ServerContext;
+pub use call::{AckReply, BoxFuture, Call, CallError, Completion, ConnectOutcome, GuardOutcome};
+pub use class::{ClassNamespace, DefaultProbe, Instance, WithDefault, WithoutDefault};
+pub use extract::{Auth, Event, FromCall, Session, State, ViaArgument, ViaExtractor};
