@@ -1,0 +1,324 @@
+//! Every handler form of `#[socketio::on]` and `#[socketio::namespace]`, driven over real
+//! connections by the official `socket.io-client` (`tests/js/macro_client.mjs`): extractors,
+//! typed arguments (optional, rest, binary at any depth), return values as acks (none, one,
+//! several, `Result`), manual acks, bad arguments, guards, typed connect and disconnect
+//! handlers, catch-all events and namespaces, stateful and stateless namespace impl blocks,
+//! a function winning over a method, and registration by hand beside the macros.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use socketio::args::{Rest, to_payload};
+use socketio::engineio::Handshake;
+use socketio::handler::{Auth, Event, Session, State};
+use socketio::registry::RegistryError;
+use socketio::{AckSender, BuildError, ConnectError, DisconnectReason, Payload, Socket, SocketIo};
+use tokio::net::TcpListener;
+
+// ---- namespace /typed: free functions -------------------------------------------------
+
+#[derive(Deserialize)]
+struct Token {
+    token: String,
+}
+
+#[derive(Clone, Default)]
+struct User {
+    name: String,
+}
+
+#[derive(Clone)]
+struct Config {
+    motd: String,
+}
+
+#[derive(Deserialize)]
+struct Upload {
+    name: String,
+    data: Bytes,
+}
+
+#[derive(Serialize)]
+struct Receipt {
+    name: String,
+    reversed: Bytes,
+}
+
+#[socketio::on("connect", namespace = "/typed")]
+async fn typed_connect(socket: Arc<Socket>, auth: Option<Token>) -> Result<(), ConnectError> {
+    let name = auth.map(|auth| auth.token).unwrap_or_default();
+    if name == "bad" {
+        return Err(ConnectError::new("bad token").with_data(json!({ "hint": "not bad" })));
+    }
+    socket.save_session(User { name });
+    Ok(())
+}
+
+#[socketio::on("tuple", namespace = "/typed")]
+async fn tuple(text: String, n: u32) -> (String, u32) {
+    (text.to_uppercase(), n + 1)
+}
+
+#[socketio::on("single", namespace = "/typed")]
+async fn single(value: Value) -> Value {
+    json!({ "got": value })
+}
+
+#[socketio::on("unit", namespace = "/typed")]
+async fn unit() {}
+
+#[socketio::on("optional", namespace = "/typed")]
+async fn optional(text: String, n: Option<u32>) -> (String, Option<u32>) {
+    (text, n)
+}
+
+#[socketio::on("rest", namespace = "/typed")]
+async fn rest(first: String, Rest(rest): Rest) -> (String, usize) {
+    (first, rest.len())
+}
+
+#[socketio::on("upload", namespace = "/typed")]
+async fn upload(upload: Upload) -> (Receipt, usize) {
+    let reversed: Vec<u8> = upload.data.iter().rev().copied().collect();
+    let receipt = Receipt {
+        name: upload.name,
+        reversed: Bytes::from(reversed),
+    };
+    (receipt, upload.data.len())
+}
+
+#[socketio::on("fallible", namespace = "/typed")]
+async fn fallible(n: i64) -> Result<i64, String> {
+    if n < 0 {
+        Err(format!("{n} is negative"))
+    } else {
+        Ok(n * 10)
+    }
+}
+
+#[socketio::on("manual", namespace = "/typed")]
+async fn manual(ack: AckSender, n: u32) {
+    let _ = ack.send(to_payload(&(n * 2, "by hand")).expect("serializable"));
+}
+
+#[socketio::on("whoami", namespace = "/typed")]
+async fn whoami(
+    Session(user): Session<User>,
+    Auth(auth): Auth<Option<Value>>,
+    handshake: Handshake,
+) -> (String, Option<Value>, bool) {
+    let has_query = handshake.uri.query().is_some_and(|q| q.contains("EIO=4"));
+    (user.name, auth, has_query)
+}
+
+#[socketio::on("state", namespace = "/typed")]
+async fn state(State(config): State<Config>) -> String {
+    config.motd
+}
+
+#[socketio::on("relay", namespace = "/typed")]
+async fn relay(io: SocketIo, text: String) -> usize {
+    io.of("/stateless")
+        .map(|ns| ns.emit("relayed", vec![Value::String(text)]))
+        .unwrap_or(0)
+}
+
+fn is_admin(socket: &Arc<Socket>) -> Result<(), String> {
+    match socket.get_session::<User>() {
+        Some(user) if user.name == "admin" => Ok(()),
+        _ => Err("admins only".into()),
+    }
+}
+
+#[socketio::on("secret", namespace = "/typed", guard = is_admin)]
+async fn secret() -> &'static str {
+    "the secret"
+}
+
+#[socketio::on("*", namespace = "/typed")]
+async fn caught(socket: Arc<Socket>, Event(event): Event, payload: Payload) {
+    let mut echoed = payload;
+    echoed.args.insert(0, Value::String(event));
+    let _ = socket.emit("caught", echoed);
+}
+
+#[socketio::on("disconnect", namespace = "/typed")]
+async fn typed_disconnect(io: SocketIo, socket: Arc<Socket>, reason: DisconnectReason) {
+    if let Some(watchers) = io.of("/watch") {
+        let gone = vec![json!(socket.id().as_str()), json!(reason.as_str())];
+        watchers.emit("gone", gone);
+    }
+}
+
+// ---- namespace /bool: a connect handler returning bool ---------------------------------
+
+#[socketio::on("connect", namespace = "/bool")]
+async fn bool_connect(auth: Option<Value>) -> bool {
+    auth.is_some()
+}
+
+// ---- every other namespace -------------------------------------------------------------
+
+#[socketio::on("hello", namespace = "*")]
+async fn any_namespace(socket: Arc<Socket>) -> String {
+    socket.namespace().to_owned()
+}
+
+// ---- /admin: a stateful namespace impl block with a guard ------------------------------
+
+struct Admin {
+    prefix: String,
+    kicks: AtomicUsize,
+}
+
+fn has_token(socket: &Arc<Socket>) -> bool {
+    socket.auth().get("token").and_then(Value::as_str) == Some("admin")
+}
+
+#[socketio::namespace("/admin", guard = has_token)]
+impl Admin {
+    async fn on_connect(&self, socket: Arc<Socket>) {
+        socket.join("admins");
+    }
+
+    async fn on_kick(&self, user: String) -> (String, usize) {
+        let kicks = self.kicks.fetch_add(1, Ordering::SeqCst) + 1;
+        (format!("{}{user}", self.prefix), kicks)
+    }
+
+    #[on("spaced name")]
+    async fn spaced(&self, socket: Arc<Socket>) -> Vec<String> {
+        socket.rooms()
+    }
+
+    /// Not a handler: no `on_` prefix and no `#[on]`.
+    fn describe(&self) -> String {
+        format!("admin namespace with prefix {}", self.prefix)
+    }
+}
+
+// ---- /stateless: registers itself; a function beats a method ---------------------------
+
+#[derive(Default)]
+struct Stateless;
+
+#[socketio::namespace("/stateless")]
+impl Stateless {
+    async fn on_overlap(&self) -> &'static str {
+        "method"
+    }
+
+    async fn on_ping(&self) -> &'static str {
+        "pong"
+    }
+}
+
+#[socketio::on("overlap", namespace = "/stateless")]
+async fn overlap_function() -> &'static str {
+    "function"
+}
+
+// ---- the server --------------------------------------------------------------------------
+
+fn builder() -> socketio::SocketIoBuilder {
+    SocketIo::builder()
+        .state(Config {
+            motd: "welcome".into(),
+        })
+        .namespace("/watch", |ns| ns)
+        .namespace("/typed", |ns| {
+            ns.on("by-hand", |_socket, payload, ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send(payload);
+                }
+            })
+        })
+}
+
+async fn serve(io: &SocketIo) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let app = io.router();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    addr
+}
+
+async fn run_client(transport: &'static str) {
+    common::require_npm_package("socket.io-client");
+    let admin = Admin {
+        prefix: "kicked:".into(),
+        kicks: AtomicUsize::new(0),
+    };
+    assert!(admin.describe().contains("kicked:"));
+    let io = builder()
+        .register_namespace(admin)
+        .build()
+        .expect("the handlers fit together");
+    let addr = serve(&io).await;
+    let url = format!("http://{addr}");
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new("node");
+        cmd.arg("tests/js/macro_client.mjs").arg(url).arg(transport);
+        common::assert_script_passes(cmd, &format!("macro_client.mjs {transport}"));
+    })
+    .await
+    .expect("the client script ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_handler_form_over_websocket() {
+    run_client("websocket").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_handler_form_over_polling() {
+    run_client("polling").await;
+}
+
+#[test]
+fn a_namespace_type_without_default_must_be_given_to_the_builder() {
+    match builder().build() {
+        Err(BuildError::Registry(RegistryError::MissingInstance {
+            namespace,
+            type_name,
+        })) => {
+            assert_eq!(namespace, "/admin");
+            assert_eq!(type_name, "Admin");
+        }
+        other => panic!("expected a missing instance error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_hand_registration_and_a_macro_for_one_event_are_a_duplicate() {
+    let admin = Admin {
+        prefix: String::new(),
+        kicks: AtomicUsize::new(0),
+    };
+    let result = builder()
+        .register_namespace(admin)
+        .namespace("/typed", |ns| ns.on("tuple", |_, _, _| async {}))
+        .build();
+    let Err(BuildError::Registry(RegistryError::Duplicate {
+        namespace,
+        event,
+        first,
+        second,
+    })) = result
+    else {
+        panic!("expected a duplicate error, got {result:?}");
+    };
+    assert_eq!((namespace.as_str(), event.as_str()), ("/typed", "tuple"));
+    let this_file = "tests/tests/macro_handlers.rs";
+    assert!(first.contains(this_file), "{first}");
+    assert!(second.contains(this_file), "{second}");
+    assert_ne!(first, second);
+}
