@@ -190,7 +190,11 @@ fn finish(handler: &Handler, private: &TokenStream) -> TokenStream {
         },
         Kind::Event => {
             let reply = ack_reply(&handler.ret, quote!(__ret), private);
-            quote! { __call.reply(#reply) }
+            quote! {
+                #[allow(unused_imports)]
+                use #private::{Unconvertible as _, ViaDisplay as _, ViaSerialize as _};
+                __call.reply(#reply)
+            }
         }
     }
 }
@@ -201,14 +205,14 @@ fn ack_reply(ret: &Ret, value: TokenStream, private: &TokenStream) -> TokenStrea
             let () = #value;
             #private::AckReply::empty()
         }},
-        Ret::Single(ty) => quote_spanned! {ty.span()=> #private::AckReply::one(#value) },
-        Ret::Tuple(_) => quote! { #private::AckReply::spread(&#value) },
+        Ret::Single(_) => quote! { (&#private::AckProbe(#value)).ack_one() },
+        Ret::Tuple(_) => quote! { (&#private::AckProbe(#value)).ack_spread() },
         Ret::Result { ok, .. } => {
             let ok = ack_reply(ok, quote!(__ok), private);
             quote! {
                 match #value {
                     ::core::result::Result::Ok(__ok) => #ok,
-                    ::core::result::Result::Err(__err) => #private::AckReply::error(__err),
+                    ::core::result::Result::Err(__err) => (&#private::AckProbe(__err)).ack_error(),
                 }
             }
         }

@@ -28,6 +28,68 @@ pub trait AckValue {}
 
 impl<T: serde::Serialize + ?Sized> AckValue for T {}
 
+/// Turns a handler's return value into its ack without naming a bound, so that a type that
+/// cannot be an ack is reported once, at the return type (by [`assert_ack_value`] or
+/// [`assert_ack_error`]), and not a second time at the attribute. Method lookup on
+/// `&AckProbe(value)` finds [`ViaSerialize`] / [`ViaDisplay`] first when their bounds hold;
+/// the [`Unconvertible`] fallback is only reached in code that fails to compile anyway.
+#[derive(Debug)]
+pub struct AckProbe<T>(pub T);
+
+/// The conversions for a return value that can be an ack.
+pub trait ViaSerialize {
+    /// One ack argument.
+    fn ack_one(&self) -> AckReply;
+    /// One ack argument per tuple element.
+    fn ack_spread(&self) -> AckReply;
+}
+
+impl<T: serde::Serialize> ViaSerialize for AckProbe<T> {
+    fn ack_one(&self) -> AckReply {
+        AckReply::one(&self.0)
+    }
+
+    fn ack_spread(&self) -> AckReply {
+        AckReply::spread(&self.0)
+    }
+}
+
+/// The conversion for a handler's `Err`.
+pub trait ViaDisplay {
+    /// The error object.
+    fn ack_error(&self) -> AckReply;
+}
+
+impl<T: std::fmt::Display> ViaDisplay for AckProbe<T> {
+    fn ack_error(&self) -> AckReply {
+        AckReply::error(&self.0)
+    }
+}
+
+/// The fallback of [`AckProbe`], never part of a program that compiles.
+pub trait Unconvertible {
+    /// Unreachable in a compiled program.
+    fn ack_one(&self) -> AckReply;
+    /// Unreachable in a compiled program.
+    fn ack_spread(&self) -> AckReply;
+    /// Unreachable in a compiled program.
+    fn ack_error(&self) -> AckReply;
+}
+
+impl<T> Unconvertible for &AckProbe<T> {
+    fn ack_one(&self) -> AckReply {
+        AckReply::error("the return value cannot be an ack")
+    }
+
+    fn ack_spread(&self) -> AckReply {
+        AckReply::error("the return value cannot be an ack")
+    }
+
+    fn ack_error(&self) -> AckReply {
+        AckReply::error("the error cannot be an ack")
+    }
+}
+
 /// Boxes a handler's future; a function so the generated code stays short.
 pub fn boxed<F>(future: F) -> BoxFuture
 where

@@ -1,0 +1,9 @@
+#[derive(Default)]
+struct Chat;
+
+#[socketio::namespace("/chat", namespace = "/other")]
+impl Chat {
+    async fn on_message(&self) {}
+}
+
+fn main() {}

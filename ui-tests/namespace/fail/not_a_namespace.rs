@@ -1,0 +1,5 @@
+struct Plain;
+
+fn main() {
+    let _ = socketio::SocketIo::builder().register_namespace(Plain);
+}

@@ -1,0 +1,4 @@
+#[socketio::namespace("/chat")]
+async fn on_message() {}
+
+fn main() {}

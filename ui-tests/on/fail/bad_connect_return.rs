@@ -1,0 +1,6 @@
+#[socketio::on("connect")]
+async fn connect() -> String {
+    String::new()
+}
+
+fn main() {}

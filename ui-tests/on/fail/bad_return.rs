@@ -1,0 +1,8 @@
+struct NotSerializable;
+
+#[socketio::on("message")]
+async fn message() -> NotSerializable {
+    NotSerializable
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[socketio::on("message")]
+async fn message(value: impl serde::de::DeserializeOwned) {
+    drop(value);
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[socketio::on]
+async fn message() {}
+
+fn main() {}

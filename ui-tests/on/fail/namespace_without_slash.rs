@@ -1,0 +1,4 @@
+#[socketio::on("message", namespace = "chat")]
+async fn message() {}
+
+fn main() {}

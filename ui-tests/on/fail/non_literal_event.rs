@@ -1,0 +1,6 @@
+const EVENT: &str = "message";
+
+#[socketio::on(EVENT)]
+async fn message() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[socketio::on("message")]
+struct Message {
+    text: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[socketio::on("message")]
+fn message(text: String) -> String {
+    text
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[socketio::on("message", namespace = "/a", namespace = "/b")]
+async fn message() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[socketio::on("connect_error")]
+async fn connect_error() {}
+
+fn main() {}

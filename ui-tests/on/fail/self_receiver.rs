@@ -1,0 +1,8 @@
+struct Chat;
+
+impl Chat {
+    #[socketio::on("message")]
+    async fn message(&self) {}
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[socketio::on("message", room = "lobby")]
+async fn message() {}
+
+fn main() {}
