@@ -13,14 +13,13 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Registers an `async fn` as the handler of an event; see `socketio::on`.
+/// Registers an `async fn` as the handler of an event.
 #[proc_macro_attribute]
 pub fn on(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::on(attr.into(), item.into()).into()
 }
 
-/// Registers the `on_<event>` methods of an `impl` block as the handlers of a namespace;
-/// see `socketio::namespace`.
+/// Registers the `on_<event>` methods of an `impl` block as the handlers of a namespace.
 #[proc_macro_attribute]
 pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::namespace(attr.into(), item.into()).into()

@@ -24,4 +24,7 @@ pub use ns::socket::{DisconnectReason, Socket};
 pub use operators::{AckStream, BroadcastOperator};
 pub use server::glue::SocketIoHandler;
 pub use server::{BuildError, SocketIo, SocketIoBuilder};
-pub use socketio_macros::{namespace, on};
+#[doc = include_str!("docs/namespace.md")]
+pub use socketio_macros::namespace;
+#[doc = include_str!("docs/on.md")]
+pub use socketio_macros::on;
