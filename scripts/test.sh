@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what the interop tests need (npm packages, a Python
-# virtualenv, redis-server), then runs formatting, lints, the example build and every test.
+# virtualenv, redis-server, chromium), then runs formatting, lints, the example build and every
+# test.
 #
 #   scripts/test.sh            # from any directory
 #
@@ -64,6 +65,16 @@ if command -v redis-server >/dev/null 2>&1; then
 else
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server
+fi
+
+# The chat example's test drives its page in Debian's Chromium through playwright-core;
+# Playwright's own browser download is not used (it needs the network at test time).
+section "chromium"
+if [ -x /usr/bin/chromium ]; then
+    echo "found /usr/bin/chromium"
+else
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 fi
 
 section "interop scripts: syntax"
