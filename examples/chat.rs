@@ -11,7 +11,7 @@
 //! | event | arguments | ack |
 //! |---|---|---|
 //! | `join` | room | `{room, members, history}` |
-//! | `leave` | room | `true` |
+//! | `leave` | room | whether the socket was in it |
 //! | `message` | `{room, text}` | `{id, ts}` |
 //! | `typing` | room, bool | none |
 //! | `private` | nickname, text | `{id, ts}` |
@@ -35,6 +35,9 @@ const HISTORY_LEN: usize = 50;
 const MAX_NICK: usize = 24;
 const MAX_ROOM: usize = 32;
 const MAX_TEXT: usize = 500;
+/// Rooms one socket may be in at once: with the history cap, this bounds the memory one
+/// client can make the server hold.
+const MAX_ROOMS: usize = 10;
 
 /// The `/chat` namespace: one instance serves every socket, so its state sits behind a lock
 /// that is never held across an `.await`.
@@ -207,7 +210,13 @@ impl Chat {
     ) -> Result<Joined, String> {
         let room = valid_name("room name", &room, MAX_ROOM)?;
         let key = room_key(&room);
-        if !socket.rooms().contains(&key) {
+        let rooms = socket.rooms();
+        if !rooms.contains(&key) {
+            if rooms.iter().filter(|room| room.starts_with('#')).count() >= MAX_ROOMS {
+                return Err(format!(
+                    "you are in {MAX_ROOMS} rooms already; leave one first"
+                ));
+            }
             socket.join(&key);
             socket
                 .to(&key)

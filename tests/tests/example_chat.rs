@@ -189,4 +189,22 @@ async fn chat_refuses_bad_nicknames_guarded_and_unknown_events() {
     );
     let mut alice_again = Client::connect(addr).await;
     alice_again.join("/chat", Some(r#"{"nick":"alice"}"#)).await;
+
+    // One socket is in at most ten rooms, so one client cannot make the server keep the
+    // history of any number of them.
+    for id in 1..=10 {
+        alice_again.send(&format!(r#"42/chat,{id}["join","room{id}"]"#));
+        let joined = ack(&mut alice_again, id).await;
+        assert_eq!(joined[0]["room"], format!("room{id}"), "{joined}");
+    }
+    alice_again.send(r#"42/chat,11["join","one-too-many"]"#);
+    assert_eq!(
+        ack(&mut alice_again, 11).await,
+        json!([{ "error": "you are in 10 rooms already; leave one first" }])
+    );
+    alice_again.send(r#"42/chat,12["leave","room1"]"#);
+    assert_eq!(ack(&mut alice_again, 12).await, json!([true]));
+    alice_again.send(r#"42/chat,13["join","one-too-many"]"#);
+    let joined = ack(&mut alice_again, 13).await;
+    assert_eq!(joined[0]["members"], json!(["alice"]), "{joined}");
 }
