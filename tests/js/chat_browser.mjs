@@ -126,6 +126,7 @@ try {
     for (const [nick, page] of [["alice", alice], ["bob", bob]]) {
       await textIs(page, "#status", `connected as ${nick}`);
       await page.locator("#chat").waitFor({ state: "visible" });
+      await page.locator("#login").waitFor({ state: "hidden" });
       await page.waitForFunction(() => socket.io.engine.transport.name === "websocket");
     }
   });
@@ -135,6 +136,7 @@ try {
     await logIn(copycat, "Alice");
     await textIs(copycat, "#status.error", 'could not connect: the nickname "Alice" is taken');
     assert(await copycat.locator("#chat").isHidden(), "the chat shows after a refused connection");
+    assert(await copycat.locator("#login").isVisible(), "the login form is gone after a refused connection");
     await copycat.close();
     pages.delete("copycat");
   });
