@@ -131,12 +131,16 @@ try {
     }
   });
 
-  await check("a nickname that is taken is refused with the server's reason", async () => {
+  await check("a nickname that is taken is refused with the server's reason; another works", async () => {
     const copycat = await openPage("copycat");
     await logIn(copycat, "Alice");
     await textIs(copycat, "#status.error", 'could not connect: the nickname "Alice" is taken');
     assert(await copycat.locator("#chat").isHidden(), "the chat shows after a refused connection");
     assert(await copycat.locator("#login").isVisible(), "the login form is gone after a refused connection");
+    // The same page may try again with another name.
+    await logIn(copycat, "carol");
+    await textIs(copycat, "#status", "connected as carol");
+    await copycat.locator("#chat").waitFor({ state: "visible" });
     await copycat.close();
     pages.delete("copycat");
   });
