@@ -235,6 +235,7 @@ impl Chat {
         })
     }
 
+    /// Leaves a room; the ack says whether the socket was in it.
     async fn on_leave(
         &self,
         socket: Arc<Socket>,
