@@ -7,6 +7,7 @@ use syn::{Expr, Lit, LitStr, Path, Token};
 mod kw {
     syn::custom_keyword!(namespace);
     syn::custom_keyword!(guard);
+    syn::custom_keyword!(client);
 }
 
 /// What `#[on(...)]` or `#[namespace(...)]` was given.
@@ -17,6 +18,8 @@ pub(crate) struct AttrArgs {
     pub(crate) namespace: Option<LitStr>,
     pub(crate) guard: Option<Path>,
     pub(crate) krate: Option<Path>,
+    /// `client`: handlers of the Socket.IO client rather than the server.
+    pub(crate) client: bool,
 }
 
 /// Which keys an attribute accepts, for the "unknown key" message.
@@ -33,8 +36,8 @@ pub(crate) enum Accepts {
 impl Accepts {
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Accepts::Function => &["namespace", "guard", "crate"],
-            Accepts::Namespace => &["guard", "crate"],
+            Accepts::Function => &["namespace", "guard", "client", "crate"],
+            Accepts::Namespace => &["guard", "client", "crate"],
             Accepts::Method => &["guard"],
         }
     }
@@ -79,6 +82,8 @@ impl AttrArgs {
             ("namespace", input.parse::<kw::namespace>()?.span)
         } else if lookahead.peek(kw::guard) {
             ("guard", input.parse::<kw::guard>()?.span)
+        } else if lookahead.peek(kw::client) {
+            ("client", input.parse::<kw::client>()?.span)
         } else if lookahead.peek(Token![crate]) {
             ("crate", input.parse::<Token![crate]>()?.span)
         } else {
@@ -100,8 +105,17 @@ impl AttrArgs {
                 ),
             ));
         }
-        input.parse::<Token![=]>()?;
         let repeated = || syn::Error::new(span, format!("`{key}` is given twice"));
+        if key == "client" {
+            if input.peek(Token![=]) {
+                return Err(input.error("`client` is a flag: write `client` without a value"));
+            }
+            if std::mem::replace(&mut self.client, true) {
+                return Err(repeated());
+            }
+            return Ok(());
+        }
+        input.parse::<Token![=]>()?;
         match key {
             "namespace" => {
                 let value: LitStr = input.parse()?;

@@ -65,11 +65,11 @@ fn expand_function(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let FunctionArgs(args) = syn::parse2(attr)?;
     let event = args.name.expect("the parser requires the event name");
     let mut errors = Errors::default();
-    validate::event(&mut errors, &event);
+    validate::event(&mut errors, &event, args.client);
     let namespace = args
         .namespace
         .unwrap_or_else(|| LitStr::new("/", Span::call_site()));
-    validate::namespace(&mut errors, &namespace);
+    validate::namespace(&mut errors, &namespace, args.client);
     validate::signature(&mut errors, &function.sig, "a handler");
     if let Some(FnArg::Receiver(receiver)) = function.sig.inputs.first() {
         errors.at(
@@ -81,7 +81,7 @@ fn expand_function(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     validate::output(&mut errors, &handler);
     errors.finish()?;
 
-    let private = paths::private(args.krate.as_ref());
+    let private = paths::private(args.krate.as_ref(), args.client);
     let ident = &handler.ident;
     let body = call_body(&handler, &private, quote!(#ident), None);
     let event = &handler.event;
@@ -131,7 +131,7 @@ fn call_body(
         .collect();
     let extract = handler.params.iter().zip(&vars).map(|(ty, var)| {
         quote_spanned! {ty.span()=>
-            let #var = match <#ty as #private::FromCall<_>>::from_call(&mut __call) {
+            let #var = match <#ty as #private::FromCall<_, _>>::from_call(&mut __call) {
                 ::core::result::Result::Ok(__value) => __value,
                 ::core::result::Result::Err(__error) => return __call.reject(__error),
             };
@@ -229,7 +229,7 @@ fn expand_namespace(attr: TokenStream, block: &mut ItemImpl) -> syn::Result<Toke
     let NamespaceArgs(args) = syn::parse2(attr)?;
     let namespace = args.name.expect("the parser requires the namespace");
     let mut errors = Errors::default();
-    validate::namespace(&mut errors, &namespace);
+    validate::namespace(&mut errors, &namespace, args.client);
     if !block.generics.params.is_empty() || block.generics.where_clause.is_some() {
         errors.at(
             &block.generics,
@@ -247,7 +247,7 @@ fn expand_namespace(attr: TokenStream, block: &mut ItemImpl) -> syn::Result<Toke
         let ImplItem::Fn(function) = item else {
             continue;
         };
-        match method(function, args.guard.as_ref(), &mut errors) {
+        match method(function, args.guard.as_ref(), args.client, &mut errors) {
             Some(handler) => {
                 if let Some(first) = methods
                     .iter()
@@ -270,7 +270,7 @@ fn expand_namespace(attr: TokenStream, block: &mut ItemImpl) -> syn::Result<Toke
     }
     errors.finish()?;
 
-    let private = paths::private(args.krate.as_ref());
+    let private = paths::private(args.krate.as_ref(), args.client);
     let self_ty = &block.self_ty;
     let wrappers = methods.iter().map(|m| {
         let ident = &m.handler.ident;
@@ -347,6 +347,7 @@ fn expand_namespace(attr: TokenStream, block: &mut ItemImpl) -> syn::Result<Toke
 fn method(
     function: &mut ImplItemFn,
     class_guard: Option<&Path>,
+    client: bool,
     errors: &mut Errors,
 ) -> Option<Handler> {
     let mut explicit: Option<(LitStr, Option<Path>)> = None;
@@ -378,7 +379,7 @@ fn method(
             _ => return None,
         },
     };
-    validate::event(errors, &event);
+    validate::event(errors, &event, client);
     validate::signature(errors, &function.sig, "a handler method");
     match function.sig.inputs.first() {
         Some(FnArg::Receiver(receiver))

@@ -6,7 +6,7 @@ use syn::{FnArg, LitStr, ReturnType, Signature, Type};
 
 use crate::model::{Handler, Kind};
 
-/// Event names a client cannot send, so a handler for them would never run.
+/// Event names a client cannot send, so a server handler for them would never run.
 const RESERVED_EVENTS: &[&str] = &[
     "connect_error",
     "disconnecting",
@@ -14,6 +14,9 @@ const RESERVED_EVENTS: &[&str] = &[
     "removeListener",
     "error",
 ];
+
+/// Event names a server cannot send; `connect_error` is the client's own special handler.
+const RESERVED_CLIENT_EVENTS: &[&str] = &["disconnecting", "newListener", "removeListener"];
 
 /// Collects every error of one item, to report them all at once.
 #[derive(Default)]
@@ -37,22 +40,33 @@ impl Errors {
 }
 
 /// The event name: not empty, not reserved.
-pub(crate) fn event(errors: &mut Errors, event: &LitStr) {
+pub(crate) fn event(errors: &mut Errors, event: &LitStr, client: bool) {
     let name = event.value();
+    let (reserved, sender) = if client {
+        (RESERVED_CLIENT_EVENTS, "servers")
+    } else {
+        (RESERVED_EVENTS, "clients")
+    };
     if name.is_empty() {
         errors.at(event, "the event name is empty");
-    } else if RESERVED_EVENTS.contains(&name.as_str()) {
+    } else if reserved.contains(&name.as_str()) {
         errors.at(
             event,
-            format!("`{name}` is a reserved event name: clients cannot send it, so this handler would never run"),
+            format!("`{name}` is a reserved event name: {sender} cannot send it, so this handler would never run"),
         );
     }
 }
 
-/// A namespace name: `/…` without `,`, or `*`.
-pub(crate) fn namespace(errors: &mut Errors, namespace: &LitStr) {
+/// A namespace name: `/…` without `,`, or `*` (server handlers only).
+pub(crate) fn namespace(errors: &mut Errors, namespace: &LitStr, client: bool) {
     let name = namespace.value();
     if name == "*" {
+        if client {
+            errors.at(
+                namespace,
+                "a client handler needs the namespace it joins: `*` is for server handlers",
+            );
+        }
         return;
     }
     if !name.starts_with('/') {

@@ -20,9 +20,10 @@ use crate::ns::socket::{DisconnectReason, Socket};
 pub type BoxFuture = Pin<Box<dyn Future<Output = Completion> + Send>>;
 
 /// Values shared by every handler of one server: the application state set on the builder
-/// and, once the server is built, a handle to it.
+/// and, once the server is built, a handle to it. Opaque: handlers reach it through
+/// extractors such as [`State`](super::State) and [`SocketIo`](crate::SocketIo).
 #[derive(Default)]
-pub(crate) struct ServerContext {
+pub struct ServerContext {
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     /// A `server::WeakSocketIo`, kept opaque so this layer need not know the server.
     server: OnceLock<Box<dyn Any + Send + Sync>>,
@@ -54,31 +55,70 @@ pub(crate) enum CallKind {
     Disconnect,
 }
 
+/// One end of a connection whose handlers the macros generate: the server ([`ServerSide`]) or
+/// the client. It names what a call carries on that side.
+pub trait Side: Sized + Send + 'static {
+    /// The socket handlers receive.
+    type Socket: Send + Sync + 'static;
+    /// What answers the peer's ack.
+    type Ack: Send + 'static;
+    /// Why a socket left its namespace.
+    type Reason: Clone + Send + 'static;
+    /// Values shared by every handler.
+    type Context: Send + Sync + 'static;
+
+    /// Sends an ack; failures (the connection is gone) are not the handler's concern.
+    fn send_ack(ack: Self::Ack, payload: Payload);
+
+    /// The socket's id and namespace, for logs.
+    fn describe(socket: &Self::Socket) -> (String, String);
+}
+
+/// The server side: handlers get an `Arc<Socket>` and answer with an [`AckSender`].
+#[derive(Debug)]
+pub enum ServerSide {}
+
+impl Side for ServerSide {
+    type Socket = Arc<Socket>;
+    type Ack = AckSender;
+    type Reason = DisconnectReason;
+    type Context = ServerContext;
+
+    fn send_ack(ack: AckSender, payload: Payload) {
+        let _ = ack.send(payload);
+    }
+
+    fn describe(socket: &Arc<Socket>) -> (String, String) {
+        (socket.id().to_string(), socket.namespace().to_owned())
+    }
+}
+
 /// Everything one handler call can draw its parameters from. Made by the runtime, consumed
 /// by the code `#[socketio::on]` generates.
-pub struct Call {
+pub struct Call<S: Side = ServerSide> {
     kind: CallKind,
-    socket: Arc<Socket>,
-    context: Arc<ServerContext>,
+    socket: S::Socket,
+    context: Arc<S::Context>,
     event: String,
     payload: Payload,
     next_arg: usize,
     rest_taken: bool,
-    ack: Option<AckSender>,
-    reason: Option<DisconnectReason>,
+    ack: Option<S::Ack>,
+    reason: Option<S::Reason>,
 }
 
-impl fmt::Debug for Call {
+impl<S: Side> fmt::Debug for Call<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (id, namespace) = S::describe(&self.socket);
         f.debug_struct("Call")
-            .field("socket", self.socket.id())
-            .field("namespace", &self.socket.namespace())
+            .field("socket", &id)
+            .field("namespace", &namespace)
             .field("event", &self.event)
             .finish_non_exhaustive()
     }
 }
 
-impl Call {
+impl Call<ServerSide> {
     pub(crate) fn for_connect(socket: Arc<Socket>, context: Arc<ServerContext>) -> Self {
         let payload = match socket.auth_sent() {
             Some(auth) => Payload::from_args(vec![auth.clone()]),
@@ -121,10 +161,16 @@ impl Call {
         call
     }
 
-    fn new(
+    pub(crate) fn server<T: 'static>(&self) -> Option<&T> {
+        self.context.server()
+    }
+}
+
+impl<S: Side> Call<S> {
+    pub(crate) fn new(
         kind: CallKind,
-        socket: Arc<Socket>,
-        context: Arc<ServerContext>,
+        socket: S::Socket,
+        context: Arc<S::Context>,
         event: String,
         payload: Payload,
     ) -> Self {
@@ -142,7 +188,7 @@ impl Call {
     }
 
     /// The socket the call is for.
-    pub fn socket(&self) -> &Arc<Socket> {
+    pub fn socket(&self) -> &S::Socket {
         &self.socket
     }
 
@@ -151,20 +197,16 @@ impl Call {
         &self.event
     }
 
-    pub(crate) fn context(&self) -> &ServerContext {
+    pub(crate) fn context(&self) -> &S::Context {
         &self.context
     }
 
-    pub(crate) fn server<T: 'static>(&self) -> Option<&T> {
-        self.context.server()
-    }
-
-    pub(crate) fn take_ack(&mut self) -> Option<AckSender> {
+    pub(crate) fn take_ack(&mut self) -> Option<S::Ack> {
         self.ack.take()
     }
 
-    pub(crate) fn reason(&self) -> Option<DisconnectReason> {
-        self.reason
+    pub(crate) fn reason(&self) -> Option<S::Reason> {
+        self.reason.clone()
     }
 
     /// The next event argument, deserialized with serde.
@@ -192,18 +234,13 @@ impl Call {
     /// handler does not run, the client's ack (if any) gets an error object, and it is
     /// logged. A connect handler refuses the connection with the message instead.
     pub fn reject(mut self, error: CallError) -> Completion {
-        tracing::warn!(
-            sid = %self.socket.id(),
-            ns = %self.socket.namespace(),
-            event = %self.event,
-            %error,
-            "handler not called"
-        );
+        let (sid, ns) = S::describe(&self.socket);
+        tracing::warn!(%sid, %ns, event = %self.event, %error, "handler not called");
         match self.kind {
             CallKind::Connect => Completion::refuse(ConnectError::new(error.to_string())),
             CallKind::Event => {
                 if let Some(ack) = self.ack.take() {
-                    let _ = ack.send(error_object(&error));
+                    S::send_ack(ack, error_object(&error));
                 }
                 Completion::done()
             }
@@ -217,18 +254,13 @@ impl Call {
         let payload = match reply.0 {
             Ok(payload) => payload,
             Err(error) => {
-                tracing::warn!(
-                    sid = %self.socket.id(),
-                    ns = %self.socket.namespace(),
-                    event = %self.event,
-                    %error,
-                    "handler returned an error"
-                );
+                let (sid, ns) = S::describe(&self.socket);
+                tracing::warn!(%sid, %ns, event = %self.event, %error, "handler returned an error");
                 error_object(&error)
             }
         };
         if let Some(ack) = self.ack.take() {
-            let _ = ack.send(payload);
+            S::send_ack(ack, payload);
         }
         Completion::done()
     }
@@ -249,7 +281,7 @@ impl Call {
     /// Runs a guard before the handler: `Err` when it refuses the call.
     pub fn guard<G: GuardOutcome>(
         &self,
-        guard: impl FnOnce(&Arc<Socket>) -> G,
+        guard: impl FnOnce(&S::Socket) -> G,
     ) -> Result<(), CallError> {
         guard(&self.socket).into_guard_result()
     }

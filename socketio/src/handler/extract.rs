@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::call::{Call, CallError};
+use super::call::{Call, CallError, ServerSide, Side};
 use crate::args;
 use crate::engineio::Handshake;
 use crate::ns::ack::AckSender;
@@ -20,9 +20,9 @@ use crate::ns::socket::{DisconnectReason, Socket};
     note = "an event argument must implement `serde::Deserialize` (for example with `#[derive(Deserialize)]`)",
     note = "extractors are `Arc<Socket>`, `SocketIo`, `State<T>`, `Auth<T>`, `Session<T>`, `Handshake`, `AckSender`, `Option<AckSender>`, `Event`, `DisconnectReason` and `Payload`"
 )]
-pub trait FromCall<M>: Sized {
+pub trait FromCall<M, S: Side = ServerSide>: Sized {
     /// Takes the parameter from the call.
-    fn from_call(call: &mut Call) -> Result<Self, CallError>;
+    fn from_call(call: &mut Call<S>) -> Result<Self, CallError>;
 }
 
 /// Marks parameters taken from the call rather than from the arguments.
@@ -33,8 +33,8 @@ pub enum ViaExtractor {}
 #[derive(Debug)]
 pub enum ViaArgument {}
 
-impl<T: DeserializeOwned> FromCall<ViaArgument> for T {
-    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+impl<S: Side, T: DeserializeOwned> FromCall<ViaArgument, S> for T {
+    fn from_call(call: &mut Call<S>) -> Result<Self, CallError> {
         call.next_arg()
     }
 }
@@ -75,8 +75,8 @@ impl FromCall<ViaExtractor> for DisconnectReason {
 
 /// Every argument not taken by an earlier parameter, binary attachments included: for
 /// handlers that pass arguments on untouched.
-impl FromCall<ViaExtractor> for Payload {
-    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+impl<S: Side> FromCall<ViaExtractor, S> for Payload {
+    fn from_call(call: &mut Call<S>) -> Result<Self, CallError> {
         Ok(call.rest_payload())
     }
 }
@@ -96,8 +96,8 @@ impl FromCall<ViaExtractor> for Payload {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event(pub String);
 
-impl FromCall<ViaExtractor> for Event {
-    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+impl<S: Side> FromCall<ViaExtractor, S> for Event {
+    fn from_call(call: &mut Call<S>) -> Result<Self, CallError> {
         Ok(Event(call.event().to_owned()))
     }
 }

@@ -29,7 +29,9 @@ mod call;
 mod class;
 mod extract;
 
-pub(crate) use call::ServerContext;
-pub use call::{AckReply, BoxFuture, Call, CallError, Completion, ConnectOutcome, GuardOutcome};
+pub use call::{
+    AckReply, BoxFuture, Call, CallError, Completion, ConnectOutcome, GuardOutcome, ServerContext,
+    ServerSide, Side,
+};
 pub use class::{ClassNamespace, DefaultProbe, Instance, WithDefault, WithoutDefault};
 pub use extract::{Auth, Event, FromCall, Session, State, ViaArgument, ViaExtractor};
