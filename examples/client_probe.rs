@@ -63,7 +63,7 @@ fn usage(problem: &str) -> ! {
 }
 
 /// Something a probe client saw.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Seen {
     Event {
         namespace: String,
@@ -76,68 +76,123 @@ enum Seen {
     },
 }
 
+impl Seen {
+    fn is_event(&self, namespace: &str, name: &str) -> bool {
+        matches!(self, Seen::Event { namespace: ns, name: n, .. } if ns == namespace && n == name)
+    }
+
+    fn is_disconnect(&self, namespace: &str) -> bool {
+        matches!(self, Seen::Disconnect { namespace: ns, .. } if ns == namespace)
+    }
+}
+
+/// What a client saw and nobody has taken yet.
+struct Recorder {
+    incoming: mpsc::UnboundedReceiver<Seen>,
+    backlog: Vec<Seen>,
+}
+
 /// A client that records every event and disconnect, and acks `ack-request` on `/chat` with
 /// the arguments it got.
 struct ProbeClient {
     client: Client,
-    seen: Mutex<mpsc::UnboundedReceiver<Seen>>,
+    seen: Mutex<Recorder>,
 }
 
 impl ProbeClient {
-    /// The next event `name` on `namespace`, and everything seen before it.
-    async fn next_event(&self, namespace: &str, name: &str) -> Result<(Payload, Vec<Seen>), String> {
-        let mut seen = self.seen.lock().await;
-        let mut before = Vec::new();
-        let wait = async {
-            while let Some(item) = seen.recv().await {
-                match item {
-                    Seen::Event {
-                        namespace: ns,
-                        name: event,
-                        payload,
-                    } if ns == namespace && event == name => return Some(payload),
-                    other => before.push(other),
+    /// Takes the first thing seen that matches `wanted` (waiting at most `wait` for it), with
+    /// everything seen before it that is still untaken.
+    async fn take(
+        &self,
+        wanted: impl Fn(&Seen) -> bool,
+        wait: Duration,
+        what: &str,
+    ) -> Result<(Seen, Vec<Seen>), String> {
+        let mut recorder = self.seen.lock().await;
+        let recorder = &mut *recorder;
+        if let Some(index) = recorder.backlog.iter().position(&wanted) {
+            let before = recorder.backlog[..index].to_vec();
+            return Ok((recorder.backlog.remove(index), before));
+        }
+        let next = async {
+            while let Some(item) = recorder.incoming.recv().await {
+                if wanted(&item) {
+                    return Some(item);
                 }
+                recorder.backlog.push(item);
             }
             None
         };
-        match tokio::time::timeout(STEP, wait).await {
-            Ok(Some(payload)) => Ok((payload, before)),
-            Ok(None) => Err(format!("the client stopped before `{name}` on {namespace}")),
-            Err(_) => Err(format!("no `{name}` on {namespace} within {STEP:?}")),
+        match tokio::time::timeout(wait, next).await {
+            Ok(Some(item)) => Ok((item, recorder.backlog.clone())),
+            Ok(None) => Err(format!("the client stopped before {what}")),
+            Err(_) => Err(format!("no {what} within {wait:?}")),
+        }
+    }
+
+    /// The next event `name` on `namespace`, and everything untaken seen before it.
+    async fn next_event(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(Payload, Vec<Seen>), String> {
+        let what = format!("`{name}` on {namespace}");
+        match self
+            .take(|s| s.is_event(namespace, name), STEP, &what)
+            .await?
+        {
+            (Seen::Event { payload, .. }, before) => Ok((payload, before)),
+            (other, _) => Err(format!("expected {what}, got {other:?}")),
         }
     }
 
     /// The payload of the next event `name` on `namespace`.
     async fn event(&self, namespace: &str, name: &str) -> Result<Payload, String> {
-        self.next_event(namespace, name).await.map(|(payload, _)| payload)
+        self.next_event(namespace, name)
+            .await
+            .map(|(payload, _)| payload)
     }
 
     /// The next disconnect of `namespace`.
-    async fn disconnect_reason(&self, namespace: &str, wait: Duration) -> Result<DisconnectReason, String> {
-        let mut seen = self.seen.lock().await;
-        let next = async {
-            while let Some(item) = seen.recv().await {
-                if let Seen::Disconnect { namespace: ns, reason } = item {
-                    if ns == namespace {
-                        return Some(reason);
-                    }
-                }
-            }
-            None
-        };
-        match tokio::time::timeout(wait, next).await {
-            Ok(Some(reason)) => Ok(reason),
-            Ok(None) => Err("the client stopped".into()),
-            Err(_) => Err(format!("{namespace} was not disconnected within {wait:?}")),
+    async fn disconnect_reason(
+        &self,
+        namespace: &str,
+        wait: Duration,
+    ) -> Result<DisconnectReason, String> {
+        let what = format!("disconnect of {namespace}");
+        match self
+            .take(|s| s.is_disconnect(namespace), wait, &what)
+            .await?
+        {
+            (Seen::Disconnect { reason, .. }, _) => Ok(reason),
+            (other, _) => Err(format!("expected {what}, got {other:?}")),
         }
+    }
+
+    /// Whether a disconnect was seen so far.
+    async fn saw_disconnect(&self) -> Option<DisconnectReason> {
+        let mut recorder = self.seen.lock().await;
+        while let Ok(item) = recorder.incoming.try_recv() {
+            recorder.backlog.push(item);
+        }
+        recorder.backlog.iter().find_map(|s| match s {
+            Seen::Disconnect { reason, .. } => Some(reason.clone()),
+            Seen::Event { .. } => None,
+        })
     }
 
     /// Sends `echo` on `/chat` and returns what was seen before the echo came back: with one
     /// server, anything queued for this client earlier arrives first.
     async fn echo_round_trip(&self) -> Result<Vec<Seen>, String> {
-        emit(&self.client, "/chat", "echo", to_payload(&("sync",)).map_err(err)?)?;
-        self.next_event("/chat", "echo").await.map(|(_, before)| before)
+        emit(
+            &self.client,
+            "/chat",
+            "echo",
+            to_payload(&("sync",)).map_err(err)?,
+        )?;
+        self.next_event("/chat", "echo")
+            .await
+            .map(|(_, before)| before)
     }
 }
 
@@ -154,17 +209,28 @@ fn emit(client: &Client, namespace: &str, event: &str, payload: Payload) -> Resu
     client.of(namespace).emit(event, payload).map_err(err)
 }
 
-async fn call(client: &Client, namespace: &str, event: &str, payload: Payload) -> Result<Payload, String> {
-    client.of(namespace).call(event, payload, STEP).await.map_err(err)
+async fn call(
+    client: &Client,
+    namespace: &str,
+    event: &str,
+    payload: Payload,
+) -> Result<Payload, String> {
+    client
+        .of(namespace)
+        .call(event, payload, STEP)
+        .await
+        .map_err(err)
 }
 
 /// The arguments as one JSON value with each attachment written `{"$binary": [bytes…]}`, so
 /// payloads can be compared whatever the placeholder numbering.
 fn comparable(payload: &Payload) -> Result<Value, String> {
     let mut args = Value::Array(payload.args.clone());
-    socketio::parser::replace_placeholders(&mut args, &payload.attachments, |data| {
-        json!({ "$binary": data.to_vec() })
-    })
+    socketio::parser::replace_placeholders(
+        &mut args,
+        &payload.attachments,
+        |data| json!({ "$binary": data.to_vec() }),
+    )
     .map_err(err)?;
     Ok(args)
 }
@@ -180,7 +246,10 @@ fn same(got: &Payload, sent: &Payload) -> Result<(), String> {
 }
 
 fn no_event(seen: &[Seen], name: &str, who: &str) -> Result<(), String> {
-    if seen.iter().any(|s| matches!(s, Seen::Event { name: n, .. } if n == name)) {
+    if seen
+        .iter()
+        .any(|s| matches!(s, Seen::Event { name: n, .. } if n == name))
+    {
         Err(format!("{who} received `{name}`"))
     } else {
         Ok(())
@@ -247,7 +316,10 @@ impl Probe {
         let client = builder.connect().await.map_err(err)?;
         Ok(ProbeClient {
             client,
-            seen: Mutex::new(seen),
+            seen: Mutex::new(Recorder {
+                incoming: seen,
+                backlog: Vec::new(),
+            }),
         })
     }
 
@@ -320,10 +392,13 @@ impl Probe {
             Transports::WebSocket | Transports::Upgrade => TransportKind::WebSocket,
         };
         if transport != expected {
-            return Err(format!("transport {} instead of {}", transport.as_str(), expected.as_str()));
+            return Err(format!(
+                "transport {} instead of {}",
+                transport.as_str(),
+                expected.as_str()
+            ));
         }
-        let mut seen = client.seen.lock().await;
-        if let Ok(Seen::Disconnect { reason, .. }) = seen.try_recv() {
+        if let Some(reason) = client.saw_disconnect().await {
             return Err(format!("disconnected: {reason}"));
         }
         Ok(format!("transport {}", transport.as_str()))
@@ -336,7 +411,9 @@ impl Probe {
             .connect()
             .await;
         match outcome {
-            Err(ClientError::ConnectRefused { message, .. }) if message == "unauthorized" => Ok(String::new()),
+            Err(ClientError::ConnectRefused { message, .. }) if message == "unauthorized" => {
+                Ok(String::new())
+            }
             Err(other) => Err(format!("refused with {other}")),
             Ok(client) => {
                 client.disconnect();
@@ -357,7 +434,9 @@ impl Probe {
                 async move { json!({ "token": "secret", "n": n }) }
             })
         });
-        let client = self.open_with(builder, &[("/", None), ("/chat", None)]).await?;
+        let client = self
+            .open_with(builder, &[("/", None), ("/chat", None)])
+            .await?;
         let outcome = self.restart_checks(&client).await;
         client.client.disconnect();
         outcome
@@ -370,7 +449,9 @@ impl Probe {
         let _ = std::io::stdout().flush();
         let reason = client.disconnect_reason("/", RESTART_WAIT).await?;
         if !reason.reconnects() {
-            return Err(format!("the client saw {reason}, not a transport close or error"));
+            return Err(format!(
+                "the client saw {reason}, not a transport close or error"
+            ));
         }
         let wait_auth = |namespace: &'static str| async move {
             tokio::time::timeout(RESTART_WAIT, async {
@@ -393,7 +474,10 @@ impl Probe {
         let sent = to_payload(&("again", Bytes::from_static(b"\x01\x02"))).map_err(err)?;
         emit(&client.client, "/", "message", sent.clone())?;
         same(&client.event("/", "message-back").await?, &sent)?;
-        same(&call(&client.client, "/chat", "echo-ack", sent.clone()).await?, &sent)?;
+        same(
+            &call(&client.client, "/chat", "echo-ack", sent.clone()).await?,
+            &sent,
+        )?;
         Ok(format!("reconnected after {reason}"))
     }
 }
@@ -458,8 +542,14 @@ async fn multiplexed(client: &ProbeClient) -> CheckResult {
         return Err("both namespaces should be connected".into());
     };
     let sent = to_payload(&("both",)).map_err(err)?;
-    same(&call(&client.client, "/", "message-with-ack", sent.clone()).await?, &sent)?;
-    same(&call(&client.client, "/chat", "echo-ack", sent.clone()).await?, &sent)?;
+    same(
+        &call(&client.client, "/", "message-with-ack", sent.clone()).await?,
+        &sent,
+    )?;
+    same(
+        &call(&client.client, "/chat", "echo-ack", sent.clone()).await?,
+        &sent,
+    )?;
     Ok(format!("sids {root_sid} and {chat_sid}"))
 }
 
@@ -471,7 +561,11 @@ async fn binary_message(client: &ProbeClient) -> CheckResult {
 
 async fn message_with_ack(client: &ProbeClient) -> CheckResult {
     let sent = to_payload(&(1, "two", json!({ "three": [3.5, null, true] }))).map_err(err)?;
-    same(&call(&client.client, "/", "message-with-ack", sent.clone()).await?, &sent).map(|()| String::new())
+    same(
+        &call(&client.client, "/", "message-with-ack", sent.clone()).await?,
+        &sent,
+    )
+    .map(|()| String::new())
 }
 
 async fn echo_ack_binary(client: &ProbeClient) -> CheckResult {
@@ -483,12 +577,18 @@ async fn echo_ack_binary(client: &ProbeClient) -> CheckResult {
     let nested = Nested {
         name: "deep",
         files: vec![
-            (Bytes::from_static(b"\x00a"), Some(Bytes::from_static(b"\x01b"))),
+            (
+                Bytes::from_static(b"\x00a"),
+                Some(Bytes::from_static(b"\x01b")),
+            ),
             (Bytes::from_static(b""), None),
         ],
     };
     let sent = to_payload(&(nested, Bytes::from_static(b"top"))).map_err(err)?;
-    same(&call(&client.client, "/chat", "echo-ack", sent.clone()).await?, &sent)?;
+    same(
+        &call(&client.client, "/chat", "echo-ack", sent.clone()).await?,
+        &sent,
+    )?;
     let empty = call(&client.client, "/chat", "echo-ack", Payload::empty()).await?;
     if !empty.args.is_empty() {
         return Err(format!("echo-ack without args answered {:?}", empty.args));
@@ -498,14 +598,27 @@ async fn echo_ack_binary(client: &ProbeClient) -> CheckResult {
 
 async fn large(client: &ProbeClient) -> CheckResult {
     let text = "x".repeat(200_000);
-    let data = Bytes::from((0..100_000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let data = Bytes::from(
+        (0..100_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
     let sent = to_payload(&(text, data)).map_err(err)?;
-    same(&call(&client.client, "/chat", "echo-ack", sent.clone()).await?, &sent).map(|()| String::new())
+    same(
+        &call(&client.client, "/chat", "echo-ack", sent.clone()).await?,
+        &sent,
+    )
+    .map(|()| String::new())
 }
 
 async fn ordered(client: &ProbeClient) -> CheckResult {
     for i in 0..50 {
-        emit(&client.client, "/", "message", to_payload(&("order", i)).map_err(err)?)?;
+        emit(
+            &client.client,
+            "/",
+            "message",
+            to_payload(&("order", i)).map_err(err)?,
+        )?;
     }
     for i in 0..50 {
         let payload = client.event("/", "message-back").await?;
@@ -523,7 +636,13 @@ async fn server_ack(client: &ProbeClient) -> CheckResult {
 }
 
 async fn rooms(member: &ProbeClient, sender: &ProbeClient, outsider: &ProbeClient) -> CheckResult {
-    let joined = call(&member.client, "/chat", "join", to_payload(&("r12",)).map_err(err)?).await?;
+    let joined = call(
+        &member.client,
+        "/chat",
+        "join",
+        to_payload(&("r12",)).map_err(err)?,
+    )
+    .await?;
     if joined.args != [json!("r12")] {
         return Err(format!("join answered {:?}", joined.args));
     }
@@ -533,24 +652,55 @@ async fn rooms(member: &ProbeClient, sender: &ProbeClient, outsider: &ProbeClien
         return Err(format!("to-room answered {:?}", ok.args));
     }
     let got = member.event("/chat", "room-message").await?;
-    same(&got, &to_payload(&("hello", Bytes::from_static(b"\x09"))).map_err(err)?)?;
-    no_event(&sender.echo_round_trip().await?, "room-message", "the sender")?;
-    no_event(&outsider.echo_round_trip().await?, "room-message", "the non-member")?;
+    same(
+        &got,
+        &to_payload(&("hello", Bytes::from_static(b"\x09"))).map_err(err)?,
+    )?;
+    no_event(
+        &sender.echo_round_trip().await?,
+        "room-message",
+        "the sender",
+    )?;
+    no_event(
+        &outsider.echo_round_trip().await?,
+        "room-message",
+        "the non-member",
+    )?;
     Ok(String::new())
 }
 
 async fn leave(member: &ProbeClient, sender: &ProbeClient) -> CheckResult {
-    let left = call(&member.client, "/chat", "leave", to_payload(&("r12",)).map_err(err)?).await?;
+    let left = call(
+        &member.client,
+        "/chat",
+        "leave",
+        to_payload(&("r12",)).map_err(err)?,
+    )
+    .await?;
     if left.args != [json!("r12")] {
         return Err(format!("leave answered {:?}", left.args));
     }
-    call(&sender.client, "/chat", "to-room", to_payload(&("r12", "after")).map_err(err)?).await?;
-    no_event(&member.echo_round_trip().await?, "room-message", "the former member")?;
+    call(
+        &sender.client,
+        "/chat",
+        "to-room",
+        to_payload(&("r12", "after")).map_err(err)?,
+    )
+    .await?;
+    no_event(
+        &member.echo_round_trip().await?,
+        "room-message",
+        "the former member",
+    )?;
     Ok(String::new())
 }
 
 async fn disconnect_me(leaving: &ProbeClient, watcher: &ProbeClient) -> CheckResult {
-    let sid = leaving.client.of("/chat").sid().ok_or("not connected on /chat")?;
+    let sid = leaving
+        .client
+        .of("/chat")
+        .sid()
+        .ok_or("not connected on /chat")?;
     emit(&leaving.client, "/chat", "disconnect-me", Payload::empty())?;
     let reason = leaving.disconnect_reason("/chat", STEP).await?;
     if reason != DisconnectReason::ServerDisconnect {
@@ -560,7 +710,11 @@ async fn disconnect_me(leaving: &ProbeClient, watcher: &ProbeClient) -> CheckRes
 }
 
 async fn client_disconnect(leaving: &ProbeClient, watcher: &ProbeClient) -> CheckResult {
-    let sid = leaving.client.of("/chat").sid().ok_or("not connected on /chat")?;
+    let sid = leaving
+        .client
+        .of("/chat")
+        .sid()
+        .ok_or("not connected on /chat")?;
     leaving.client.disconnect();
     tokio::time::timeout(STEP, leaving.client.wait())
         .await
