@@ -2,12 +2,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod args;
-#[cfg(feature = "client")]
-#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub mod client;
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_support;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 pub mod engineio;
 pub mod manager;
 pub(crate) mod ns;

@@ -34,15 +34,17 @@ fn runtime() -> Result<Arc<Runtime>, ClientError> {
 /// use std::time::Duration;
 /// use serde_json::json;
 /// use socketio::client::{Client, blocking};
-/// # let addr = doc_server::start();
 ///
+/// # fn main() -> Result<(), socketio::client::ClientError> {
+/// # let addr = doc_server::start();
 /// // `addr` is a Socket.IO server that acknowledges `hello` with its arguments.
 /// let client = blocking::Client::connect(Client::builder(format!("http://{addr}")))?;
 /// let reply = client.call("hello", vec![json!("world")], Duration::from_secs(5))?;
 /// assert_eq!(reply.args, [json!("world")]);
 /// client.disconnect();
 /// client.wait();
-/// # Ok::<(), socketio::client::ClientError>(())
+/// # Ok(())
+/// # }
 /// # mod doc_server {
 /// #     pub fn start() -> std::net::SocketAddr {
 /// #         let (tx, rx) = std::sync::mpsc::channel();
@@ -174,15 +176,17 @@ impl Socket {
 /// use std::time::Duration;
 /// use serde_json::json;
 /// use socketio::client::{Client, blocking::SimpleClient};
-/// # let addr = doc_server::start();
 ///
+/// # fn main() -> Result<(), socketio::client::ClientError> {
+/// # let addr = doc_server::start();
 /// // `addr` is a Socket.IO server that answers `ping` with a `pong` event.
 /// let client = SimpleClient::connect(Client::builder(format!("http://{addr}")), "/")?;
 /// client.emit("ping", vec![json!(1)])?;
 /// let event = client.receive(Some(Duration::from_secs(5)))?;
 /// assert_eq!((event.name.as_str(), event.payload.args), ("pong", vec![json!(1)]));
 /// client.disconnect();
-/// # Ok::<(), socketio::client::ClientError>(())
+/// # Ok(())
+/// # }
 /// # mod doc_server {
 /// #     pub fn start() -> std::net::SocketAddr {
 /// #         let (tx, rx) = std::sync::mpsc::channel();

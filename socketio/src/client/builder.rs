@@ -11,11 +11,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::BoxFuture;
 use super::engine::Transports;
 use super::error::{ClientError, DisconnectReason};
 use super::http::Endpoint;
 use super::socket::{Client, ClientAck, ClientSocket};
-use super::BoxFuture;
 use crate::args::{from_args, to_payload};
 use crate::ns::payload::Payload;
 use crate::parser::{ParserLimits, ROOT_NAMESPACE};
@@ -155,7 +155,9 @@ impl ClientNamespaceBuilder {
         F: Fn(ClientSocket, ClientError) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.connect_error = Some(Box::new(move |socket, error| Box::pin(handler(socket, error))));
+        self.connect_error = Some(Box::new(move |socket, error| {
+            Box::pin(handler(socket, error))
+        }));
         self
     }
 
@@ -165,7 +167,9 @@ impl ClientNamespaceBuilder {
         F: Fn(ClientSocket, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.disconnect = Some(Box::new(move |socket, reason| Box::pin(handler(socket, reason))));
+        self.disconnect = Some(Box::new(move |socket, reason| {
+            Box::pin(handler(socket, reason))
+        }));
         self
     }
 }
@@ -385,7 +389,11 @@ impl ClientBuilder {
             )));
             return self;
         }
-        match self.namespaces.iter_mut().find(|(name, _)| *name == namespace) {
+        match self
+            .namespaces
+            .iter_mut()
+            .find(|(name, _)| *name == namespace)
+        {
             Some((_, existing)) => *existing = setup(std::mem::take(existing)),
             None => {
                 let built = setup(ClientNamespaceBuilder::default());

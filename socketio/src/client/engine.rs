@@ -16,10 +16,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::error::{ClientError, DisconnectReason};
 use super::http::{Endpoint, Lane, WsStream};
+use crate::engineio::Str;
 use crate::engineio::TransportKind;
 use crate::engineio::packet::{Frame, Packet};
 use crate::engineio::payload::{self, SEPARATOR};
-use crate::engineio::Str;
 
 /// Which transports the client may use.
 ///
@@ -176,7 +176,7 @@ pub(crate) async fn connect(
                 Some(Err(e)) => return Err(ClientError::Transport(e.to_string())),
                 None => return Err(ClientError::Transport("connection closed".into())),
             };
-            Start::WebSocket(handshake, ws)
+            Start::WebSocket(handshake, Box::new(ws))
         }
         Transports::Polling | Transports::Upgrade => {
             let mut lane = Lane::new(endpoint.clone());
@@ -232,7 +232,7 @@ fn decode_polling(body: Bytes) -> Result<Vec<Packet>, ClientError> {
 }
 
 enum Start {
-    WebSocket(Handshake, WsStream),
+    WebSocket(Handshake, Box<WsStream>),
     Polling {
         handshake: Handshake,
         lane: Lane,
@@ -270,9 +270,12 @@ enum Next {
 impl Driver {
     async fn run(mut self, start: Start) {
         let reason = match start {
-            Start::WebSocket(_, ws) => self.websocket(ws).await,
+            Start::WebSocket(_, ws) => self.websocket(*ws).await,
             Start::Polling {
-                lane, rest, upgrade, ..
+                lane,
+                rest,
+                upgrade,
+                ..
             } => match self.polling(lane, rest, upgrade).await {
                 PollingEnd::Closed(reason) => reason,
                 PollingEnd::Upgraded(ws) => {
@@ -356,7 +359,9 @@ impl Driver {
         if upgrade {
             let endpoint = self.endpoint.clone();
             let sid = sid.clone();
-            probe = Some(Box::pin(async move { probe_websocket(&endpoint, &*sid).await }));
+            probe = Some(Box::pin(
+                async move { probe_websocket(&endpoint, &sid).await },
+            ));
         }
         let mut upgraded: Option<WsStream> = None;
         let mut get_done = false;
@@ -367,15 +372,16 @@ impl Driver {
                     Err(reason) => PollingEnd::Closed(reason),
                 };
             }
-            if upgraded.is_none() && !self.pending.is_empty() {
-                if let Some(mut lane) = idle_lane.take() {
-                    let body = self.next_post();
-                    let sid = sid.clone();
-                    post = Some(Box::pin(async move {
-                        let result = lane.polling(Method::POST, Some(&*sid), body).await;
-                        (lane, result)
-                    }));
-                }
+            if upgraded.is_none()
+                && !self.pending.is_empty()
+                && let Some(mut lane) = idle_lane.take()
+            {
+                let body = self.next_post();
+                let sid = sid.clone();
+                post = Some(Box::pin(async move {
+                    let result = lane.polling(Method::POST, Some(&*sid), body).await;
+                    (lane, result)
+                }));
             }
             let room = self.pending.len() < CHANNEL;
             tokio::select! {
@@ -528,7 +534,7 @@ async fn get_loop(
         let failed = result.is_err();
         let closed = result
             .as_ref()
-            .is_ok_and(|packets| packets.iter().any(|p| *p == Packet::Close));
+            .is_ok_and(|packets| packets.contains(&Packet::Close));
         if batches.send(result).await.is_err() || failed || closed {
             return;
         }

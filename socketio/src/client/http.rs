@@ -159,7 +159,9 @@ impl Endpoint {
     async fn tcp(&self) -> Result<TcpStream, ClientError> {
         let stream = TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(|e| ClientError::Transport(format!("connecting to {}: {e}", self.authority)))?;
+            .map_err(|e| {
+                ClientError::Transport(format!("connecting to {}: {e}", self.authority))
+            })?;
         let _ = stream.set_nodelay(true);
         Ok(stream)
     }
@@ -312,7 +314,9 @@ impl Lane {
             .collect()
             .await
             .map_err(|e| {
-                if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
                     ClientError::PayloadTooLarge { limit }
                 } else {
                     ClientError::Transport(format!("polling response: {e}"))
@@ -329,4 +333,3 @@ impl Lane {
         Ok(body)
     }
 }
-

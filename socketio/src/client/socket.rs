@@ -120,7 +120,9 @@ impl ClientAck {
     /// ```
     pub fn send(self, payload: impl Into<Payload>) -> Result<(), ClientError> {
         let packet = payload.into().into_ack(&self.socket.namespace, self.id);
-        self.socket.inner.send_packet(&self.socket.namespace, packet)
+        self.socket
+            .inner
+            .send_packet(&self.socket.namespace, packet)
     }
 
     /// The ack id the server gave the event.
@@ -492,7 +494,10 @@ impl ClientSocket {
     pub fn disconnect(&self) {
         let was_connected = {
             let mut state = self.inner.state();
-            let ns = state.namespaces.entry(self.namespace.to_string()).or_default();
+            let ns = state
+                .namespaces
+                .entry(self.namespace.to_string())
+                .or_default();
             ns.wanted = false;
             ns.sid.take().is_some()
         };
@@ -833,7 +838,9 @@ impl Inner {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere never leaves the state half-updated in a way that matters more than
     // stopping the client would.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs handler jobs one at a time, in order; a panicking handler only loses its own job.
@@ -846,11 +853,7 @@ async fn run_jobs(mut jobs: mpsc::Receiver<BoxFuture<()>>) {
 }
 
 /// Reads one session's events, reassembles Socket.IO packets and dispatches them.
-async fn read_loop(
-    inner: Arc<Inner>,
-    generation: u64,
-    mut events: mpsc::Receiver<EngineEvent>,
-) {
+async fn read_loop(inner: Arc<Inner>, generation: u64, mut events: mpsc::Receiver<EngineEvent>) {
     let mut decoder = Decoder::with_limits(inner.parser_limits);
     let reason = loop {
         let status = match events.recv().await {
@@ -906,10 +909,10 @@ async fn reconnect(inner: Arc<Inner>, stop: CancellationToken) {
         };
         match opened {
             Ok(connection) => {
-                if inner.install(connection, &stop, false).await.is_some() {
-                    if let Some(handler) = &inner.on_reconnect {
-                        handler(attempt);
-                    }
+                if inner.install(connection, &stop, false).await.is_some()
+                    && let Some(handler) = &inner.on_reconnect
+                {
+                    handler(attempt);
                 }
                 return;
             }
