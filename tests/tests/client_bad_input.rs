@@ -177,17 +177,9 @@ async fn disconnect_reason_after(frames: Vec<Message>, max_payload: usize) -> Di
     reason
 }
 
-#[tokio::test]
-async fn malformed_socketio_packets_end_the_session_with_a_parse_error() {
-    for bad in [
-        "4abc",
-        "42{}",
-        r#"42abc["x"]"#,
-        "45-[]",
-        r#"43["no id"]"#,
-        "49",
-    ] {
-        let reason = disconnect_reason_after(vec![Message::text(bad)], 1_000_000).await;
+async fn assert_parse_errors(frames: &[&str]) {
+    for bad in frames {
+        let reason = disconnect_reason_after(vec![Message::text(*bad)], 1_000_000).await;
         assert!(
             matches!(reason, DisconnectReason::ParseError(_)),
             "{bad:?} gave {reason:?}"
@@ -196,14 +188,21 @@ async fn malformed_socketio_packets_end_the_session_with_a_parse_error() {
 }
 
 #[tokio::test]
+async fn malformed_socketio_packets_end_the_session_with_a_parse_error() {
+    assert_parse_errors(&[
+        "4abc",
+        "42{}",
+        r#"42abc["x"]"#,
+        "45-[]",
+        r#"43["no id"]"#,
+        "49",
+    ])
+    .await;
+}
+
+#[tokio::test]
 async fn malformed_engineio_packets_end_the_session_with_a_parse_error() {
-    for bad in ["9", "", "x"] {
-        let reason = disconnect_reason_after(vec![Message::text(bad)], 1_000_000).await;
-        assert!(
-            matches!(reason, DisconnectReason::ParseError(_)),
-            "{bad:?} gave {reason:?}"
-        );
-    }
+    assert_parse_errors(&["9", "", "x"]).await;
 }
 
 #[tokio::test]

@@ -80,6 +80,28 @@ fn builder(url: &str, attempts: u32, tx: mpsc::UnboundedSender<Seen>) -> ClientB
         })
 }
 
+/// A `conformance` server and a client connected to it that reports to the receiver.
+async fn connected(
+    attempts: u32,
+) -> (
+    common::ExampleProcess,
+    Client,
+    mpsc::UnboundedReceiver<Seen>,
+) {
+    let server = common::spawn_example("conformance", &[]);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = builder(&server.url(), attempts, tx)
+        .connect()
+        .await
+        .expect("connect");
+    (server, client, rx)
+}
+
+fn kill(server: &mut common::ExampleProcess) {
+    server.child.kill().expect("kill the server");
+    server.child.wait().expect("reap the server");
+}
+
 /// The next report that `pick` accepts; the others are dropped.
 async fn next<T>(
     rx: &mut mpsc::UnboundedReceiver<Seen>,
@@ -107,13 +129,8 @@ async fn auth_of(rx: &mut mpsc::UnboundedReceiver<Seen>, namespace: &str) -> Val
 
 #[tokio::test]
 async fn comes_back_after_a_server_restart_with_its_namespaces_and_fresh_auth() {
-    let mut server = common::spawn_example("conformance", &[]);
+    let (mut server, client, mut rx) = connected(0).await;
     let port = server.addr.port().to_string();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let client = builder(&server.url(), 0, tx)
-        .connect()
-        .await
-        .expect("connect");
     assert_eq!(auth_of(&mut rx, "/").await, json!({}));
     assert_eq!(
         auth_of(&mut rx, "/chat").await,
@@ -121,8 +138,7 @@ async fn comes_back_after_a_server_restart_with_its_namespaces_and_fresh_auth() 
     );
     let first_sid = client.of("/chat").sid().expect("/chat sid");
 
-    server.child.kill().expect("kill the server");
-    server.child.wait().expect("reap the server");
+    kill(&mut server);
     let reason = next(&mut rx, "the disconnect", |seen| match seen {
         Seen::Disconnect(_, reason) => Some(reason),
         _ => None,
@@ -173,15 +189,9 @@ async fn comes_back_after_a_server_restart_with_its_namespaces_and_fresh_auth() 
 
 #[tokio::test]
 async fn disconnect_during_the_backoff_stops_reconnecting() {
-    let mut server = common::spawn_example("conformance", &[]);
+    let (mut server, client, mut rx) = connected(0).await;
     let port = server.addr.port().to_string();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let client = builder(&server.url(), 0, tx)
-        .connect()
-        .await
-        .expect("connect");
-    server.child.kill().expect("kill the server");
-    server.child.wait().expect("reap the server");
+    kill(&mut server);
     let attempt = next(&mut rx, "a reconnection attempt", |seen| match seen {
         Seen::Attempt(n) => Some(n),
         _ => None,
@@ -208,14 +218,8 @@ async fn disconnect_during_the_backoff_stops_reconnecting() {
 
 #[tokio::test]
 async fn gives_up_after_the_configured_attempts() {
-    let mut server = common::spawn_example("conformance", &[]);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let client = builder(&server.url(), 2, tx)
-        .connect()
-        .await
-        .expect("connect");
-    server.child.kill().expect("kill the server");
-    server.child.wait().expect("reap the server");
+    let (mut server, client, mut rx) = connected(2).await;
+    kill(&mut server);
     let mut attempts = Vec::new();
     within("reconnection to give up", async {
         loop {
