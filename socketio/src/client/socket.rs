@@ -619,9 +619,9 @@ impl Inner {
         Some(waiters)
     }
 
+    /// Queues a job from outside the reader (disconnect handlers of the application's own
+    /// `disconnect`, or of a lost session: at most one per namespace).
     fn queue(&self, job: BoxFuture<()>) {
-        // The reader is the only producer that matters for order; `try_send` keeps the state
-        // lock free of awaits, and a full queue means the handlers are far behind.
         if let Err(mpsc::error::TrySendError::Full(job)) = self.jobs.try_send(job) {
             let jobs = self.jobs.clone();
             tokio::spawn(async move {
@@ -631,13 +631,18 @@ impl Inner {
     }
 
     fn queue_disconnect(self: &Arc<Self>, namespace: &str, reason: DisconnectReason) {
-        if let Some(handler) = self
-            .handlers
-            .get(namespace)
-            .and_then(|h| h.disconnect.as_ref())
-        {
-            self.queue(handler(self.socket(namespace), reason));
+        if let Some(job) = self.disconnect_job(namespace, reason) {
+            self.queue(job);
         }
+    }
+
+    fn disconnect_job(
+        self: &Arc<Self>,
+        namespace: &str,
+        reason: DisconnectReason,
+    ) -> Option<BoxFuture<()>> {
+        let handler = self.handlers.get(namespace)?.disconnect.as_ref()?;
+        Some(handler(self.socket(namespace), reason))
     }
 
     fn disconnect(self: &Arc<Self>) {
@@ -667,12 +672,13 @@ impl Inner {
         }
     }
 
-    /// Handles one complete packet from the server.
-    fn on_packet(self: &Arc<Self>, packet: Packet) {
+    /// Handles one complete packet from the server; returns the handler job it calls for,
+    /// which the reader queues (waiting when the handlers are far behind).
+    fn on_packet(self: &Arc<Self>, packet: Packet) -> Option<BoxFuture<()>> {
         let namespace = packet.namespace;
         let Some(handlers) = self.handlers.get(&namespace) else {
             tracing::debug!(%namespace, "packet for a namespace the client never joined");
-            return;
+            return None;
         };
         let socket = || self.socket(&namespace);
         match packet.data {
@@ -690,7 +696,7 @@ impl Inner {
                         ns.sid = Some(sid);
                         Ok(())
                     }
-                    Some(_) => return,
+                    Some(_) => return None,
                     None => Err(ClientError::Protocol("CONNECT reply without sid".into())),
                 };
                 drop(state);
@@ -698,9 +704,8 @@ impl Inner {
                 if let Some(waiter) = waiter {
                     let _ = waiter.send(outcome);
                 }
-                if let (true, Some(handler)) = (ok, &handlers.connect) {
-                    self.queue(handler(socket()));
-                }
+                let handler = handlers.connect.as_ref().filter(|_| ok)?;
+                Some(handler(socket()))
             }
             PacketData::ConnectError(data) => {
                 let (message, data) = match data {
@@ -730,9 +735,8 @@ impl Inner {
                 if let Some(waiter) = waiter {
                     let _ = waiter.send(Err(error.clone()));
                 }
-                if let Some(handler) = &handlers.connect_error {
-                    self.queue(handler(socket(), error));
-                }
+                let handler = handlers.connect_error.as_ref()?;
+                Some(handler(socket(), error))
             }
             PacketData::Disconnect => {
                 let (was_connected, none_left) = {
@@ -746,9 +750,6 @@ impl Inner {
                         .all(|ns| ns.sid.is_none() && ns.waiter.is_none());
                     (was, none_left)
                 };
-                if was_connected {
-                    self.queue_disconnect(&namespace, DisconnectReason::ServerDisconnect);
-                }
                 if none_left {
                     // Like python-socketio: with no namespace left, the session ends for good.
                     let state = self.state();
@@ -757,13 +758,16 @@ impl Inner {
                         let _ = link.outbound.try_send(Outbound::Close);
                     }
                 }
+                was_connected
+                    .then(|| self.disconnect_job(&namespace, DisconnectReason::ServerDisconnect))
+                    .flatten()
             }
             PacketData::Event {
                 mut args,
                 attachments,
             } => {
                 if args.is_empty() {
-                    return;
+                    return None;
                 }
                 let name = match args.remove(0) {
                     Value::String(name) => name,
@@ -775,13 +779,14 @@ impl Inner {
                 });
                 let payload = Payload { args, attachments };
                 if let Some(handler) = handlers.events.get(&name) {
-                    self.queue(handler(socket(), payload, ack));
-                } else if let Some(handler) = &handlers.any {
-                    self.queue(handler(socket(), name, payload, ack));
+                    Some(handler(socket(), payload, ack))
+                } else {
+                    let handler = handlers.any.as_ref()?;
+                    Some(handler(socket(), name, payload, ack))
                 }
             }
             PacketData::Ack { args, attachments } => {
-                let Some(id) = packet.ack_id else { return };
+                let id = packet.ack_id?;
                 let slot = {
                     let mut state = self.state();
                     match state.acks.get(&id) {
@@ -793,9 +798,13 @@ impl Inner {
                 match slot {
                     Some((_, AckSlot::Reply(tx))) => {
                         let _ = tx.send(payload);
+                        None
                     }
-                    Some((_, AckSlot::Callback(callback))) => self.queue(callback(payload)),
-                    None => tracing::debug!(id, "ack for no pending emit"),
+                    Some((_, AckSlot::Callback(callback))) => Some(callback(payload)),
+                    None => {
+                        tracing::debug!(id, "ack for no pending emit");
+                        None
+                    }
                 }
             }
         }
@@ -863,7 +872,13 @@ async fn read_loop(inner: Arc<Inner>, generation: u64, mut events: mpsc::Receive
             None => break DisconnectReason::TransportClose,
         };
         match status {
-            Ok(DecodeStatus::Complete(packet)) => inner.on_packet(packet),
+            Ok(DecodeStatus::Complete(packet)) => {
+                if let Some(job) = inner.on_packet(packet) {
+                    // Waits while the handlers are far behind: the server is read no faster
+                    // than the application handles its events.
+                    let _ = inner.jobs.send(job).await;
+                }
+            }
             Ok(DecodeStatus::Incomplete { .. }) => {}
             Err(error) => {
                 tracing::warn!(%error, "bad packet from the server; closing the session");
