@@ -252,6 +252,8 @@ impl Client {
             if state.link.is_some() {
                 return Ok(());
             }
+            // A reconnection loop still running gives way to this connection.
+            state.stop.cancel();
             state.stop = CancellationToken::new();
             for name in &inner.order {
                 state.namespaces.entry(name.clone()).or_default().wanted = true;
