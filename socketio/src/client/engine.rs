@@ -359,9 +359,11 @@ impl Driver {
         if upgrade {
             let endpoint = self.endpoint.clone();
             let sid = sid.clone();
-            probe = Some(Box::pin(
-                async move { probe_websocket(&endpoint, &sid).await },
-            ));
+            probe = Some(Box::pin(async move {
+                timeout(PROBE_TIMEOUT, probe_websocket(&endpoint, &sid))
+                    .await
+                    .unwrap_or(Err(ClientError::Timeout))
+            }));
         }
         let mut upgraded: Option<WsStream> = None;
         let mut get_done = false;
@@ -460,8 +462,11 @@ impl Driver {
     async fn websocket(&mut self, mut ws: WsStream) -> DisconnectReason {
         loop {
             while let Some(frame) = self.pending.pop_front() {
-                if let Err(e) = ws.send(to_message(frame)).await {
-                    return DisconnectReason::TransportError(e.to_string());
+                // A server that stops reading counts as gone once its heartbeat is overdue.
+                match tokio::time::timeout_at(self.deadline, ws.send(to_message(frame))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return DisconnectReason::TransportError(e.to_string()),
+                    Err(_) => return DisconnectReason::PingTimeout,
                 }
             }
             tokio::select! {
@@ -547,10 +552,7 @@ async fn probe_websocket(endpoint: &Endpoint, sid: &str) -> Result<WsStream, Cli
     ws.send(Message::text("2probe"))
         .await
         .map_err(|e| ClientError::Transport(e.to_string()))?;
-    let answer = timeout(PROBE_TIMEOUT, ws.next())
-        .await
-        .map_err(|_| ClientError::Timeout)?;
-    match answer {
+    match ws.next().await {
         Some(Ok(Message::Text(text))) if text.as_str() == "3probe" => Ok(ws),
         other => Err(ClientError::Protocol(format!(
             "unexpected answer to the upgrade probe: {other:?}"
