@@ -314,26 +314,8 @@ impl Driver {
         Next::Continue
     }
 
-    /// The packets of one POST: at most 16, and within the server's `maxPayload` unless a
-    /// single packet is larger.
     fn next_post(&mut self) -> Bytes {
-        let mut body = BytesMut::new();
-        let mut count = 0;
-        while let Some(frame) = self.pending.front() {
-            let len = frame.polling_len() + usize::from(count > 0);
-            if count == MAX_POST_PACKETS
-                || (count > 0 && body.len() + len > self.handshake.max_payload)
-            {
-                break;
-            }
-            if count > 0 {
-                body.extend_from_slice(&[SEPARATOR]);
-            }
-            frame.write_polling(&mut body);
-            count += 1;
-            self.pending.pop_front();
-        }
-        body.freeze()
+        take_post(&mut self.pending, self.handshake.max_payload)
     }
 
     /// Long-polling until the session ends or the upgrade completes.
@@ -509,6 +491,26 @@ impl Driver {
     }
 }
 
+/// Takes the packets of one POST from the front of `pending`: at most 16, and at most
+/// `max_payload` bytes unless a single packet is larger on its own.
+fn take_post(pending: &mut VecDeque<Frame>, max_payload: usize) -> Bytes {
+    let mut body = BytesMut::new();
+    let mut count = 0;
+    while let Some(frame) = pending.front() {
+        let len = frame.polling_len() + usize::from(count > 0);
+        if count == MAX_POST_PACKETS || (count > 0 && body.len() + len > max_payload) {
+            break;
+        }
+        if count > 0 {
+            body.extend_from_slice(&[SEPARATOR]);
+        }
+        frame.write_polling(&mut body);
+        count += 1;
+        pending.pop_front();
+    }
+    body.freeze()
+}
+
 fn transport_error(error: ClientError) -> DisconnectReason {
     match error {
         ClientError::Protocol(detail) => DisconnectReason::ParseError(detail),
@@ -583,6 +585,31 @@ mod tests {
         assert_eq!(handshake.upgrades, ["websocket"]);
         assert_eq!(handshake.silence_limit(), Duration::from_millis(500));
         assert_eq!(handshake.max_payload, 1_000_000);
+    }
+
+    #[test]
+    fn a_post_carries_at_most_16_packets_within_max_payload() {
+        let mut pending: VecDeque<Frame> =
+            (0..40).map(|i| Frame::message(&i.to_string())).collect();
+        let counts: Vec<usize> = std::iter::from_fn(|| {
+            (!pending.is_empty()).then(|| {
+                let body = take_post(&mut pending, 1_000_000);
+                body.iter().filter(|&&b| b == SEPARATOR).count() + 1
+            })
+        })
+        .collect();
+        assert_eq!(counts, [16, 16, 8]);
+
+        let mut pending: VecDeque<Frame> = [
+            Frame::message("aaaa"),
+            Frame::message("bbbb"),
+            Frame::Binary(Bytes::from_static(&[1, 2, 3, 4, 5, 6, 7, 8, 9])),
+        ]
+        .into();
+        assert_eq!(&take_post(&mut pending, 11)[..], b"4aaaa\x1e4bbbb");
+        // A packet larger than the limit still goes, alone.
+        assert_eq!(&take_post(&mut pending, 11)[..], b"bAQIDBAUGBwgJ");
+        assert!(pending.is_empty());
     }
 
     #[test]
