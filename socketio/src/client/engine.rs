@@ -574,6 +574,28 @@ impl Drop for AbortOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn handshake_parsing_never_panics(text in any::<String>()) {
+            let _ = Handshake::parse(&text);
+        }
+
+        #[test]
+        fn handshake_fields_are_checked(
+            sid in "[a-zA-Z0-9_-]{0,300}",
+            interval in any::<i64>(),
+            timeout in any::<i64>(),
+        ) {
+            let json = format!(
+                r#"{{"sid":"{sid}","upgrades":[],"pingInterval":{interval},"pingTimeout":{timeout}}}"#
+            );
+            let valid = |ms: i64| ms > 0 && ms <= MAX_HEARTBEAT_MS as i64;
+            let expected = !sid.is_empty() && sid.len() <= MAX_SID_LEN && valid(interval) && valid(timeout);
+            prop_assert_eq!(Handshake::parse(&json).is_ok(), expected);
+        }
+    }
 
     #[test]
     fn parses_handshakes() {
