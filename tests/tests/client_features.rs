@@ -244,3 +244,24 @@ async fn emitting_on_a_namespace_that_is_not_connected_fails() {
         .expect_err("disconnected");
     assert_eq!(after, ClientError::NotConnected("/".into()));
 }
+
+#[tokio::test]
+async fn a_disconnected_client_connects_again() {
+    let addr = start_server().await;
+    let (client, mut events) = connect(addr, Transports::Polling).await;
+    next(&mut events, "hello").await;
+    let first = client.socket().sid();
+    client.disconnect();
+    within("connect again", client.connect())
+        .await
+        .expect("connect again");
+    next(&mut events, "hello").await;
+    assert_ne!(client.socket().sid(), first);
+    let reply = client
+        .call("echo", vec![json!("again")], ACK_TIMEOUT)
+        .await
+        .expect("call after connecting again");
+    assert_eq!(reply.args, [json!("again")]);
+    client.disconnect();
+    within("disconnect", client.wait()).await;
+}

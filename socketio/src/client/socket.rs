@@ -241,11 +241,22 @@ impl Client {
 
     /// Opens the session and joins every namespace, waiting for each CONNECT reply. If the
     /// server refuses a namespace the client disconnects and returns
-    /// [`ClientError::ConnectRefused`]. Connecting a connected client does nothing.
+    /// [`ClientError::ConnectRefused`]. Connecting a connected client does nothing; a client
+    /// can connect again after [`disconnect`](Self::disconnect).
     pub async fn connect(&self) -> Result<(), ClientError> {
         let inner = &self.inner;
         if let Some(rx) = lock(&inner.jobs_rx).take() {
             tokio::spawn(run_jobs(rx));
+        }
+        let closing = {
+            let state = inner.state();
+            state.link.is_some() && state.stop.is_cancelled()
+        };
+        if closing {
+            // The previous session is still closing after `disconnect`: let it end first.
+            tokio::time::timeout(inner.connect_timeout, self.wait())
+                .await
+                .map_err(|_| ClientError::Timeout)?;
         }
         let stop = {
             let mut state = inner.state();
