@@ -121,6 +121,8 @@ impl Client {
 
     /// Disconnects and stops reconnecting.
     pub fn disconnect(&self) {
+        // Disconnect handlers are queued on the client's runtime.
+        let _runtime = self.runtime.enter();
         self.client.disconnect();
     }
 
@@ -166,6 +168,7 @@ impl Socket {
 
     /// Leaves this namespace.
     pub fn disconnect(&self) {
+        let _runtime = self.runtime.enter();
         self.socket.disconnect();
     }
 }
@@ -260,6 +263,8 @@ impl SimpleClient {
 
     /// Disconnects and stops reconnecting.
     pub fn disconnect(&self) {
+        // Disconnect handlers are queued on the client's runtime.
+        let _runtime = self.runtime.enter();
         self.client.disconnect();
     }
 }

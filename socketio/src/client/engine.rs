@@ -13,6 +13,7 @@ use http::Method;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
 
 use super::error::{ClientError, DisconnectReason};
 use super::http::{Endpoint, Lane, WsStream};
@@ -126,14 +127,8 @@ pub(crate) enum EngineEvent {
     Closed(DisconnectReason),
 }
 
-/// What the Socket.IO layer asks of the driver.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    /// Frames sent in this order with nothing in between (a packet and its attachments).
-    Frames(Vec<Frame>),
-    /// Close the session (sends the close packet first).
-    Close,
-}
+/// Frames sent in this order with nothing in between (a packet and its attachments).
+pub(crate) type Outbound = Vec<Frame>;
 
 /// Capacity of the channels between the driver and the Socket.IO layer.
 const CHANNEL: usize = 1024;
@@ -151,6 +146,9 @@ pub(crate) struct Connection {
     pub(crate) outbound: mpsc::Sender<Outbound>,
     pub(crate) events: mpsc::Receiver<EngineEvent>,
     pub(crate) transport: watch::Receiver<TransportKind>,
+    /// Cancel to close the session: what is queued goes out, then the close packet. Unlike
+    /// a packet, this always gets through, even when the queue is full.
+    pub(crate) close: CancellationToken,
 }
 
 /// Opens a session with `transports` and starts its driver.
@@ -207,7 +205,9 @@ pub(crate) async fn connect(
     let handshake = match &start {
         Start::WebSocket(handshake, _) | Start::Polling { handshake, .. } => handshake.clone(),
     };
+    let close = CancellationToken::new();
     let driver = Driver {
+        close: close.clone(),
         deadline: Instant::now() + handshake.silence_limit(),
         handshake: handshake.clone(),
         endpoint,
@@ -222,6 +222,7 @@ pub(crate) async fn connect(
         outbound,
         events,
         transport,
+        close,
     })
 }
 
@@ -253,6 +254,7 @@ struct Driver {
     handshake: Handshake,
     endpoint: Arc<Endpoint>,
     outbound: mpsc::Receiver<Outbound>,
+    close: CancellationToken,
     events: mpsc::Sender<EngineEvent>,
     transport: watch::Sender<TransportKind>,
     /// Frames waiting to be sent, in order; pongs jump the queue.
@@ -386,25 +388,10 @@ impl Driver {
                     }
                 },
                 item = self.outbound.recv(), if room && upgraded.is_none() => match item {
-                    Some(Outbound::Frames(frames)) => self.pending.extend(frames),
-                    Some(Outbound::Close) | None => {
-                        if let Some(post) = post.take() {
-                            let _ = timeout(CLOSE_GRACE, post).await;
-                        }
-                        self.pending.push_back(Frame::CLOSE);
-                        let mut lane = Lane::new(self.endpoint.clone());
-                        let _ = timeout(CLOSE_GRACE, async {
-                            while !self.pending.is_empty() {
-                                let body = self.next_post();
-                                if lane.polling(Method::POST, Some(&*sid), body).await.is_err() {
-                                    break;
-                                }
-                            }
-                        })
-                        .await;
-                        return PollingEnd::Closed(DisconnectReason::ClientDisconnect);
-                    }
+                    Some(frames) => self.pending.extend(frames),
+                    None => return self.close_polling(post.take(), &sid).await,
                 },
+                () = self.close.cancelled() => return self.close_polling(post.take(), &sid).await,
                 (lane, result) = async { post.as_mut().expect("guarded").await }, if post.is_some() => {
                     post = None;
                     if let Err(error) = result {
@@ -430,6 +417,52 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// Everything still queued, then the close packet.
+    fn queue_close(&mut self) {
+        while let Ok(frames) = self.outbound.try_recv() {
+            self.pending.extend(frames);
+        }
+        self.pending.push_back(Frame::CLOSE);
+    }
+
+    /// Ends a polling session: the POST in flight, then what is queued and the close packet,
+    /// within [`CLOSE_GRACE`].
+    async fn close_polling(
+        &mut self,
+        post: Option<BoxFuture<(Lane, Result<Bytes, ClientError>)>>,
+        sid: &str,
+    ) -> PollingEnd {
+        let _ = timeout(CLOSE_GRACE, async {
+            let mut lane = match post {
+                Some(post) => post.await.0,
+                None => Lane::new(self.endpoint.clone()),
+            };
+            self.queue_close();
+            while !self.pending.is_empty() {
+                let body = self.next_post();
+                if lane.polling(Method::POST, Some(sid), body).await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+        PollingEnd::Closed(DisconnectReason::ClientDisconnect)
+    }
+
+    /// Ends a WebSocket session: what is queued, the close packet and a close frame, within
+    /// [`CLOSE_GRACE`].
+    async fn close_websocket(&mut self, mut ws: WsStream) -> DisconnectReason {
+        self.queue_close();
+        let _ = timeout(CLOSE_GRACE, async {
+            while let Some(frame) = self.pending.pop_front() {
+                ws.send(to_message(frame)).await?;
+            }
+            ws.close(None).await
+        })
+        .await;
+        DisconnectReason::ClientDisconnect
     }
 
     /// Sends the upgrade packet on the probed WebSocket.
@@ -472,19 +505,10 @@ impl Driver {
                     }
                 }
                 item = self.outbound.recv() => match item {
-                    Some(Outbound::Frames(frames)) => self.pending.extend(frames),
-                    Some(Outbound::Close) | None => {
-                        self.pending.push_back(Frame::CLOSE);
-                        let _ = timeout(CLOSE_GRACE, async {
-                            while let Some(frame) = self.pending.pop_front() {
-                                ws.send(to_message(frame)).await?;
-                            }
-                            ws.close(None).await
-                        })
-                        .await;
-                        return DisconnectReason::ClientDisconnect;
-                    }
+                    Some(frames) => self.pending.extend(frames),
+                    None => return self.close_websocket(ws).await,
                 },
+                () = self.close.cancelled() => return self.close_websocket(ws).await,
                 () = sleep_until(self.deadline) => return DisconnectReason::PingTimeout,
             }
         }

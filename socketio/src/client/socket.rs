@@ -157,6 +157,7 @@ struct Link {
     generation: u64,
     outbound: mpsc::Sender<Outbound>,
     transport: watch::Receiver<TransportKind>,
+    close: CancellationToken,
 }
 
 #[derive(Default)]
@@ -561,12 +562,10 @@ impl Inner {
             .link
             .as_ref()
             .ok_or_else(|| ClientError::NotConnected(namespace.clone()))?;
-        link.outbound
-            .try_send(Outbound::Frames(frames))
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => ClientError::QueueFull,
-                mpsc::error::TrySendError::Closed(_) => ClientError::NotConnected(namespace),
-            })
+        link.outbound.try_send(frames).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => ClientError::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => ClientError::NotConnected(namespace),
+        })
     }
 
     /// Makes `connection` the current session: starts its reader and sends a CONNECT for every
@@ -583,6 +582,7 @@ impl Inner {
             events,
             transport,
             handshake,
+            close,
         } = connection;
         let wanted: Vec<String> = {
             let state = self.state();
@@ -605,7 +605,7 @@ impl Inner {
         {
             let mut state = self.state();
             if stop.is_cancelled() {
-                let _ = outbound.try_send(Outbound::Close);
+                close.cancel();
                 return None;
             }
             state.generation += 1;
@@ -618,17 +618,19 @@ impl Inner {
                     waiters.push(rx);
                 }
                 let packet = Packet::connect(name, auth).into_encoded();
-                let _ = outbound.try_send(Outbound::Frames(vec![Frame::message(&packet.text)]));
+                let _ = outbound.try_send(vec![Frame::message(&packet.text)]);
             }
             state.link = Some(Link {
                 generation,
                 outbound,
                 transport,
+                close,
             });
             tracing::debug!(sid = %handshake.sid, "socket.io client session open");
+            // Under the lock, so that the reader's `on_closed` cannot come first.
+            self.status.send_replace(ConnectionState::Connected);
             tokio::spawn(read_loop(self.clone(), generation, events));
         }
-        self.status.send_replace(ConnectionState::Connected);
         Some(waiters)
     }
 
@@ -677,7 +679,7 @@ impl Inner {
         let state = self.state();
         match &state.link {
             Some(link) => {
-                let _ = link.outbound.try_send(Outbound::Close);
+                link.close.cancel();
             }
             None => {
                 self.status.send_replace(ConnectionState::Disconnected);
@@ -768,7 +770,7 @@ impl Inner {
                     let state = self.state();
                     state.stop.cancel();
                     if let Some(link) = &state.link {
-                        let _ = link.outbound.try_send(Outbound::Close);
+                        link.close.cancel();
                     }
                 }
                 was_connected
@@ -897,7 +899,7 @@ async fn read_loop(inner: Arc<Inner>, generation: u64, mut events: mpsc::Receive
                 tracing::warn!(%error, "bad packet from the server; closing the session");
                 let state = inner.state();
                 if let Some(link) = state.link.as_ref().filter(|l| l.generation == generation) {
-                    let _ = link.outbound.try_send(Outbound::Close);
+                    link.close.cancel();
                 }
                 break DisconnectReason::ParseError(error.to_string());
             }
