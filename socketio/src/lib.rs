@@ -8,6 +8,9 @@ pub mod args;
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_support;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 pub mod engineio;
 pub mod handler;
 pub mod manager;

@@ -1,0 +1,270 @@
+//! Blocking forms of [`Client`](super::Client) and [`SimpleClient`](super::SimpleClient), for
+//! programs without an async runtime (python-socketio's `Client` and `SimpleClient`).
+//!
+//! Each blocking client owns a small tokio runtime that runs the connection and the handlers.
+//! Handlers are the same closures as for the async client; inside them, use the
+//! [`ClientSocket`] they are given rather than a blocking handle (blocking inside the runtime
+//! would stall it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use super::builder::ClientBuilder;
+use super::error::ClientError;
+use super::simple::Event;
+use super::socket::{ClientSocket, ConnectionState};
+use crate::engineio::TransportKind;
+use crate::ns::payload::Payload;
+
+fn runtime() -> Result<Arc<Runtime>, ClientError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("socketio-client")
+        .enable_all()
+        .build()
+        .map(Arc::new)
+        .map_err(|e| ClientError::Config(format!("could not start the client runtime: {e}")))
+}
+
+/// A blocking Socket.IO client. Cheap to clone.
+///
+/// ```
+/// use std::time::Duration;
+/// use serde_json::json;
+/// use socketio::client::{Client, blocking};
+///
+/// # fn main() -> Result<(), socketio::client::ClientError> {
+/// # let addr = doc_server::start();
+/// // `addr` is a Socket.IO server that acknowledges `hello` with its arguments.
+/// let client = blocking::Client::connect(Client::builder(format!("http://{addr}")))?;
+/// let reply = client.call("hello", vec![json!("world")], Duration::from_secs(5))?;
+/// assert_eq!(reply.args, [json!("world")]);
+/// client.disconnect();
+/// client.wait();
+/// # Ok(())
+/// # }
+/// # mod doc_server {
+/// #     pub fn start() -> std::net::SocketAddr {
+/// #         let (tx, rx) = std::sync::mpsc::channel();
+/// #         std::thread::spawn(move || {
+/// #             let rt = tokio::runtime::Runtime::new().unwrap();
+/// #             rt.block_on(async move {
+/// #                 let io = socketio::SocketIo::builder()
+/// #                     .namespace("/", |ns| ns.on("hello", |_s, payload, ack| async move {
+/// #                         if let Some(ack) = ack { let _ = ack.send(payload); }
+/// #                     }))
+/// #                     .build().unwrap();
+/// #                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// #                 tx.send(listener.local_addr().unwrap()).unwrap();
+/// #                 let app = io.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
+/// #                 axum::serve(listener, app).await.unwrap();
+/// #             });
+/// #         });
+/// #         rx.recv().unwrap()
+/// #     }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    runtime: Arc<Runtime>,
+    client: super::Client,
+}
+
+impl Client {
+    /// Builds the client from `builder` and connects it; see [`ClientBuilder::connect`].
+    pub fn connect(builder: ClientBuilder) -> Result<Client, ClientError> {
+        let runtime = runtime()?;
+        let client = runtime.block_on(builder.connect())?;
+        Ok(Client { runtime, client })
+    }
+
+    /// A blocking handle on `namespace`.
+    pub fn of(&self, namespace: &str) -> Socket {
+        Socket {
+            runtime: self.runtime.clone(),
+            socket: self.client.of(namespace),
+        }
+    }
+
+    /// Emits `event` on `/`.
+    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
+        self.client.emit(event, payload)
+    }
+
+    /// Emits `event` on `/` and waits for the ack, at most `timeout`.
+    pub fn call(
+        &self,
+        event: &str,
+        payload: impl Into<Payload>,
+        timeout: Duration,
+    ) -> Result<Payload, ClientError> {
+        self.runtime
+            .block_on(self.client.call(event, payload, timeout))
+    }
+
+    /// Whether the session is open.
+    pub fn connected(&self) -> bool {
+        self.client.connected()
+    }
+
+    /// Where the client stands.
+    pub fn state(&self) -> ConnectionState {
+        self.client.state()
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> Option<TransportKind> {
+        self.client.transport()
+    }
+
+    /// Disconnects and stops reconnecting.
+    pub fn disconnect(&self) {
+        // Disconnect handlers are queued on the client's runtime.
+        let _runtime = self.runtime.enter();
+        self.client.disconnect();
+    }
+
+    /// Blocks until the client is disconnected for good.
+    pub fn wait(&self) {
+        self.runtime.block_on(self.client.wait());
+    }
+
+    /// The async client inside.
+    pub fn as_async(&self) -> &super::Client {
+        &self.client
+    }
+}
+
+/// A blocking handle on one namespace of a [`Client`].
+#[derive(Debug, Clone)]
+pub struct Socket {
+    runtime: Arc<Runtime>,
+    socket: ClientSocket,
+}
+
+impl Socket {
+    /// Emits `event` on this namespace.
+    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
+        self.socket.emit(event, payload)
+    }
+
+    /// Emits `event` and waits for the ack, at most `timeout`.
+    pub fn call(
+        &self,
+        event: &str,
+        payload: impl Into<Payload>,
+        timeout: Duration,
+    ) -> Result<Payload, ClientError> {
+        self.runtime
+            .block_on(self.socket.call(event, payload, timeout))
+    }
+
+    /// The namespace's sid, while connected.
+    pub fn sid(&self) -> Option<String> {
+        self.socket.sid()
+    }
+
+    /// Leaves this namespace.
+    pub fn disconnect(&self) {
+        let _runtime = self.runtime.enter();
+        self.socket.disconnect();
+    }
+}
+
+/// The blocking [`SimpleClient`](super::SimpleClient), like python-socketio's `SimpleClient`.
+///
+/// ```
+/// use std::time::Duration;
+/// use serde_json::json;
+/// use socketio::client::{Client, blocking::SimpleClient};
+///
+/// # fn main() -> Result<(), socketio::client::ClientError> {
+/// # let addr = doc_server::start();
+/// // `addr` is a Socket.IO server that answers `ping` with a `pong` event.
+/// let client = SimpleClient::connect(Client::builder(format!("http://{addr}")), "/")?;
+/// client.emit("ping", vec![json!(1)])?;
+/// let event = client.receive(Some(Duration::from_secs(5)))?;
+/// assert_eq!((event.name.as_str(), event.payload.args), ("pong", vec![json!(1)]));
+/// client.disconnect();
+/// # Ok(())
+/// # }
+/// # mod doc_server {
+/// #     pub fn start() -> std::net::SocketAddr {
+/// #         let (tx, rx) = std::sync::mpsc::channel();
+/// #         std::thread::spawn(move || {
+/// #             let rt = tokio::runtime::Runtime::new().unwrap();
+/// #             rt.block_on(async move {
+/// #                 let io = socketio::SocketIo::builder()
+/// #                     .namespace("/", |ns| ns.on("ping", |s, payload, _| async move {
+/// #                         let _ = s.emit("pong", payload);
+/// #                     }))
+/// #                     .build().unwrap();
+/// #                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// #                 tx.send(listener.local_addr().unwrap()).unwrap();
+/// #                 let app = io.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
+/// #                 axum::serve(listener, app).await.unwrap();
+/// #             });
+/// #         });
+/// #         rx.recv().unwrap()
+/// #     }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct SimpleClient {
+    runtime: Arc<Runtime>,
+    client: super::SimpleClient,
+}
+
+impl SimpleClient {
+    /// Connects; see [`super::SimpleClient::connect`].
+    pub fn connect(builder: ClientBuilder, namespace: &str) -> Result<SimpleClient, ClientError> {
+        let runtime = runtime()?;
+        let client = runtime.block_on(super::SimpleClient::connect(builder, namespace))?;
+        Ok(SimpleClient { runtime, client })
+    }
+
+    /// Emits `event`.
+    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
+        self.client.emit(event, payload)
+    }
+
+    /// Emits `event` and waits for the ack, at most `timeout`.
+    pub fn call(
+        &self,
+        event: &str,
+        payload: impl Into<Payload>,
+        timeout: Duration,
+    ) -> Result<Payload, ClientError> {
+        self.runtime
+            .block_on(self.client.call(event, payload, timeout))
+    }
+
+    /// The next event, waiting at most `timeout`; see [`super::SimpleClient::receive`].
+    pub fn receive(&self, timeout: Option<Duration>) -> Result<Event, ClientError> {
+        self.runtime.block_on(self.client.receive(timeout))
+    }
+
+    /// The namespace's sid.
+    pub fn sid(&self) -> Option<String> {
+        self.client.sid()
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> Option<TransportKind> {
+        self.client.transport()
+    }
+
+    /// Whether the namespace is connected.
+    pub fn connected(&self) -> bool {
+        self.client.connected()
+    }
+
+    /// Disconnects and stops reconnecting.
+    pub fn disconnect(&self) {
+        // Disconnect handlers are queued on the client's runtime.
+        let _runtime = self.runtime.enter();
+        self.client.disconnect();
+    }
+}

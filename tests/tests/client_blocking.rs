@@ -1,0 +1,114 @@
+//! The blocking client and both `SimpleClient`s against the `conformance` example, from plain
+//! threads without an async runtime of their own.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use socketio::args::to_payload;
+use socketio::client::{Client, ClientError, ConnectionState, SimpleClient, Transports, blocking};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn blocking_client_calls_emits_and_disconnects() {
+    let server = common::spawn_example("conformance", &[]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let builder = Client::builder(server.url())
+        .transports(Transports::Polling)
+        .on("message-back", move |_socket, payload, _ack| {
+            let _ = tx.send(payload);
+            async {}
+        })
+        .namespace("/chat", |ns| ns.auth(json!({ "token": "secret" })));
+    let client = blocking::Client::connect(builder).expect("connect");
+    assert!(client.connected());
+    assert_eq!(client.state(), ConnectionState::Connected);
+
+    let sent = to_payload(&("blocking", Bytes::from_static(b"\x01"))).expect("payload");
+    client.emit("message", sent.clone()).expect("emit");
+    assert_eq!(rx.recv_timeout(WAIT).expect("message-back"), sent);
+
+    let reply = client
+        .call("message-with-ack", vec![json!(1), json!(2)], WAIT)
+        .expect("call");
+    assert_eq!(reply.args, [json!(1), json!(2)]);
+
+    let chat = client.of("/chat");
+    assert!(chat.sid().is_some());
+    let reply = chat.call("echo-ack", sent.clone(), WAIT).expect("echo-ack");
+    assert_eq!(reply, sent);
+
+    chat.disconnect();
+    assert!(chat.sid().is_none());
+    assert!(matches!(
+        chat.emit("echo", Vec::<Value>::new()),
+        Err(ClientError::NotConnected(_))
+    ));
+    client.disconnect();
+    client.wait();
+    assert_eq!(client.state(), ConnectionState::Disconnected);
+}
+
+#[test]
+fn blocking_simple_client_receives_events_in_order() {
+    let server = common::spawn_example("conformance", &[]);
+    let builder = Client::builder(server.url())
+        .transports(Transports::WebSocket)
+        .namespace("/chat", |ns| {
+            ns.auth(json!({ "token": "secret", "who": "simple" }))
+        });
+    let client = blocking::SimpleClient::connect(builder, "/chat").expect("connect");
+    assert!(client.connected());
+    assert!(client.sid().is_some());
+    let auth = client.receive(Some(WAIT)).expect("auth event");
+    assert_eq!(auth.name, "auth");
+    assert_eq!(
+        auth.payload.args,
+        [json!({ "token": "secret", "who": "simple" })]
+    );
+
+    for i in 0..20 {
+        client.emit("echo", vec![json!(i)]).expect("emit");
+    }
+    for i in 0..20 {
+        let event = client.receive(Some(WAIT)).expect("echo");
+        let (n,): (u32,) = event.args().expect("one number");
+        assert_eq!((event.name.as_str(), n), ("echo", i));
+    }
+    let reply = client
+        .call("echo-ack", vec![json!("x")], WAIT)
+        .expect("call");
+    assert_eq!(reply.args, [json!("x")]);
+
+    assert_eq!(
+        client.receive(Some(Duration::from_millis(100))),
+        Err(ClientError::Timeout)
+    );
+    client.disconnect();
+    assert_eq!(client.receive(Some(WAIT)), Err(ClientError::Disconnected));
+}
+
+#[tokio::test]
+async fn async_simple_client_over_the_upgrade() {
+    let server = common::spawn_example("conformance", &[]);
+    let client = SimpleClient::connect(Client::builder(server.url()), "/")
+        .await
+        .expect("connect");
+    let auth = client.receive(Some(WAIT)).await.expect("auth");
+    assert_eq!(
+        (auth.name.as_str(), auth.payload.args),
+        ("auth", vec![json!({})])
+    );
+    client.emit("message", vec![json!("hi")]).expect("emit");
+    let back = client.receive(None).await.expect("message-back");
+    assert_eq!(
+        (back.name.as_str(), back.payload.args),
+        ("message-back", vec![json!("hi")])
+    );
+    assert!(client.transport().is_some());
+    client.disconnect();
+    assert_eq!(client.receive(None).await, Err(ClientError::Disconnected));
+}
