@@ -1,9 +1,9 @@
 //! Attribute macros for the `socketio` crate: `#[socketio::on]` and
 //! `#[socketio::namespace]`. Use them through the `socketio` crate, which documents them.
 //!
-//! Each macro parses its input into a model ([`model`]), checks it ([`validate`]) and
-//! generates a registration ([`expand`]). The generated code only names items of
-//! `::socketio::__private` (see [`paths`]); the runtime does the work.
+//! Each macro parses its input into a model (`model`), checks it (`validate`) and
+//! generates a registration (`expand`). The generated code only names items of
+//! `::socketio::__private` (see `paths`); the runtime does the work.
 
 mod args;
 mod expand;

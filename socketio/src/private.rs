@@ -103,3 +103,24 @@ where
 pub fn instance<T: Send + Sync + 'static>(instance: Instance) -> Option<std::sync::Arc<T>> {
     instance.downcast::<T>().ok()
 }
+
+/// The same names for client handlers (`#[socketio::on("…", client)]`).
+#[cfg(feature = "client")]
+pub mod client {
+    pub use super::{
+        AckProbe, AckReply, BoxFuture, DefaultProbe, FromCall, Instance, SourceLocation,
+        Unconvertible, ViaDisplay, ViaSerialize, WithDefault, WithoutDefault, assert_ack_error,
+        assert_ack_value, boxed, instance, inventory,
+    };
+    pub use crate::client::ClientNamespace as ClassNamespace;
+    use crate::client::ClientSide;
+
+    /// A client handler call.
+    pub type Call = crate::handler::Call<ClientSide>;
+    /// One client handler function.
+    pub type HandlerRegistration = crate::registry::HandlerRegistration<ClientSide>;
+    /// One client namespace impl block.
+    pub type NamespaceRegistration = crate::registry::NamespaceRegistration<ClientSide>;
+    /// One method of a client namespace impl block.
+    pub type MethodRegistration = crate::registry::MethodRegistration<ClientSide>;
+}

@@ -11,14 +11,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::handler::{BoxFuture, Call, Instance, ServerContext};
+use crate::handler::{BoxFuture, Call, Instance, ServerContext, ServerSide, Side};
 use crate::ns::namespace::NamespaceBuilder;
 
 /// A generated handler function.
-pub type HandlerFn = fn(Call) -> BoxFuture;
+pub type HandlerFn<S = ServerSide> = fn(Call<S>) -> BoxFuture;
 
 /// A generated handler method: the namespace instance, then the call.
-pub type MethodFn = fn(Instance, Call) -> BoxFuture;
+pub type MethodFn<S = ServerSide> = fn(Instance, Call<S>) -> BoxFuture;
 
 /// Where a handler was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,22 +47,22 @@ impl From<&'static std::panic::Location<'static>> for SourceLocation {
     }
 }
 
-/// One `#[socketio::on]` function.
+/// One `#[socketio::on]` function (of the server, or with `client` of the client).
 #[derive(Debug)]
-pub struct HandlerRegistration {
+pub struct HandlerRegistration<S: Side = ServerSide> {
     /// Its namespace (`*` for every namespace without handlers of its own).
     pub namespace: &'static str,
     /// Its event: a name, or `connect`, `disconnect`, `*`.
     pub event: &'static str,
     /// The generated function that extracts the parameters and calls it.
-    pub handler: HandlerFn,
+    pub handler: HandlerFn<S>,
     /// Where it was written.
     pub location: SourceLocation,
 }
 
 /// One `#[socketio::namespace]` impl block.
 #[derive(Debug)]
-pub struct NamespaceRegistration {
+pub struct NamespaceRegistration<S: Side = ServerSide> {
     /// The namespace its methods serve.
     pub namespace: &'static str,
     /// The `TypeId` of the implementing type.
@@ -72,22 +72,22 @@ pub struct NamespaceRegistration {
     /// Its `Default` value, when it has one.
     pub default_instance: fn() -> Option<Instance>,
     /// Its handler methods.
-    pub methods: &'static [MethodRegistration],
+    pub methods: &'static [MethodRegistration<S>],
 }
 
 /// One handler method of a `#[socketio::namespace]` impl block.
 #[derive(Debug)]
-pub struct MethodRegistration {
+pub struct MethodRegistration<S: Side = ServerSide> {
     /// Its event: a name, or `connect`, `disconnect`, `*`.
     pub event: &'static str,
     /// The generated function that extracts the parameters and calls it.
-    pub handler: MethodFn,
+    pub handler: MethodFn<S>,
     /// Where it was written.
     pub location: SourceLocation,
 }
 
-inventory::collect!(HandlerRegistration);
-inventory::collect!(NamespaceRegistration);
+inventory::collect!(HandlerRegistration<ServerSide>);
+inventory::collect!(NamespaceRegistration<ServerSide>);
 
 /// Why the registered handlers do not fit together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,21 +118,21 @@ pub enum RegistryError {
 }
 
 /// A handler ready to be put into its namespace.
-pub(crate) struct Resolved {
+pub(crate) struct Resolved<S: Side = ServerSide> {
     pub(crate) namespace: &'static str,
     pub(crate) event: &'static str,
     pub(crate) location: SourceLocation,
-    call: Erased,
+    pub(crate) call: Erased<S>,
 }
 
-#[derive(Clone)]
-enum Erased {
-    Function(HandlerFn),
-    Method(MethodFn, Instance),
+/// A handler function, or a method with its instance.
+pub(crate) enum Erased<S: Side> {
+    Function(HandlerFn<S>),
+    Method(MethodFn<S>, Instance),
 }
 
-impl Erased {
-    fn call(&self, call: Call) -> BoxFuture {
+impl<S: Side> Erased<S> {
+    pub(crate) fn call(&self, call: Call<S>) -> BoxFuture {
         match self {
             Erased::Function(handler) => handler(call),
             Erased::Method(handler, instance) => handler(instance.clone(), call),
@@ -140,15 +140,19 @@ impl Erased {
     }
 }
 
-/// Every handler in the binary, functions first; `instances` are the namespace values given
-/// to the builder, by type.
-pub(crate) fn collect(
+/// Every handler of side `S` in the binary, functions first; `instances` are the namespace
+/// values given to the builder, by type.
+pub(crate) fn collect<S: Side>(
     instances: &mut HashMap<TypeId, Instance>,
-) -> Result<Vec<Resolved>, RegistryError> {
-    let mut functions: Vec<&HandlerRegistration> =
-        inventory::iter::<HandlerRegistration>().collect();
+) -> Result<Vec<Resolved<S>>, RegistryError>
+where
+    HandlerRegistration<S>: inventory::Collect,
+    NamespaceRegistration<S>: inventory::Collect,
+{
+    let mut functions: Vec<&HandlerRegistration<S>> =
+        inventory::iter::<HandlerRegistration<S>>().collect();
     functions.sort_by_key(|r| (r.namespace, r.event, r.location.file, r.location.line));
-    let mut resolved: Vec<Resolved> = Vec::new();
+    let mut resolved: Vec<Resolved<S>> = Vec::new();
     for registration in functions {
         if let Some(first) = find(&resolved, registration.namespace, registration.event) {
             return Err(duplicate(first, registration.location));
@@ -161,8 +165,8 @@ pub(crate) fn collect(
         });
     }
     let function_count = resolved.len();
-    let mut classes: Vec<&NamespaceRegistration> =
-        inventory::iter::<NamespaceRegistration>().collect();
+    let mut classes: Vec<&NamespaceRegistration<S>> =
+        inventory::iter::<NamespaceRegistration<S>>().collect();
     classes.sort_by_key(|r| (r.namespace, r.type_name));
     for class in classes {
         let instance = match instances.remove(&(class.type_id)()) {
@@ -193,13 +197,17 @@ pub(crate) fn collect(
     Ok(resolved)
 }
 
-fn find<'a>(resolved: &'a [Resolved], namespace: &str, event: &str) -> Option<&'a Resolved> {
+fn find<'a, S: Side>(
+    resolved: &'a [Resolved<S>],
+    namespace: &str,
+    event: &str,
+) -> Option<&'a Resolved<S>> {
     resolved
         .iter()
         .find(|r| r.namespace == namespace && r.event == event)
 }
 
-fn duplicate(first: &Resolved, second: SourceLocation) -> RegistryError {
+fn duplicate<S: Side>(first: &Resolved<S>, second: SourceLocation) -> RegistryError {
     RegistryError::Duplicate {
         namespace: first.namespace.to_owned(),
         event: first.event.to_owned(),
@@ -208,7 +216,7 @@ fn duplicate(first: &Resolved, second: SourceLocation) -> RegistryError {
     }
 }
 
-impl Resolved {
+impl Resolved<ServerSide> {
     /// Adds this handler to `builder`; an event the builder already handles (registered by
     /// hand) is a duplicate.
     pub(crate) fn install(

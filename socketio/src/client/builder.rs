@@ -270,6 +270,8 @@ pub struct ClientBuilder {
     pub(crate) on_reconnect: Option<Box<AttemptFn>>,
     pub(crate) on_reconnect_failed: Option<Box<FailedFn>>,
     pub(crate) error: Option<ClientError>,
+    /// Instances of `#[socketio::namespace(…, client)]` types, by type.
+    pub(crate) instances: HashMap<std::any::TypeId, crate::handler::Instance>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -302,6 +304,7 @@ impl ClientBuilder {
             on_reconnect: None,
             on_reconnect_failed: None,
             error: None,
+            instances: HashMap::new(),
         }
     }
 
@@ -432,11 +435,14 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client without connecting; [`Client::connect`] connects it.
+    /// Builds the client without connecting; [`Client::connect`] connects it. Every handler
+    /// written with `#[socketio::on("…", client)]` or `#[socketio::namespace("/…", client)]`
+    /// in the binary joins in, and so do their namespaces.
     pub fn build(mut self) -> Result<Client, ClientError> {
         if let Some(error) = self.error.take() {
             return Err(error);
         }
+        self.install_registered()?;
         if self.namespaces.is_empty() {
             self.namespaces
                 .push((ROOT_NAMESPACE.to_owned(), ClientNamespaceBuilder::default()));

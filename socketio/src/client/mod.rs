@@ -45,15 +45,28 @@
 //! # }
 //! ```
 //!
-//! # For the handler macros
+//! # Handlers written with the macros
 //!
-//! Every handler is stored in its erased form,
-//! `Fn(ClientSocket, Payload, Option<ClientAck>) -> impl Future<Output = ()>`
-//! ([`ClientNamespaceBuilder::on`]). A `#[socketio::on]` for client handlers, or an impl block
-//! of class-style handlers, only has to generate such a closure: deserialize the arguments with
-//! [`crate::args::from_args`], call the user's function, and send its return value through the
-//! `ClientAck` with [`crate::args::to_payload`] — exactly what
-//! [`ClientNamespaceBuilder::on_typed`] does for closures.
+//! `#[socketio::on("event", client)]` on an `async fn` and
+//! `#[socketio::namespace("/chat", client)]` on an impl block register client handlers; the
+//! client built by [`ClientBuilder::build`] gathers them and joins their namespaces. They take
+//! the same kinds of parameters as server handlers, and their return value answers the server's
+//! ack:
+//!
+//! ```no_run,standalone_crate
+//! use bytes::Bytes;
+//! use socketio::client::{Client, ClientSocket};
+//!
+//! #[socketio::on("question", namespace = "/quiz", client)]
+//! async fn question(socket: ClientSocket, text: String, picture: Option<Bytes>) -> String {
+//!     format!("{} saw {text:?} and {} bytes", socket.namespace(), picture.map_or(0, |p| p.len()))
+//! }
+//!
+//! # async fn run() -> Result<(), socketio::client::ClientError> {
+//! let client = Client::builder("http://127.0.0.1:3000").connect().await?; // joins /quiz
+//! # Ok(())
+//! # }
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;
@@ -62,6 +75,7 @@ pub mod blocking;
 mod builder;
 mod engine;
 mod error;
+mod handlers;
 mod http;
 mod simple;
 mod socket;
@@ -69,6 +83,7 @@ mod socket;
 pub use builder::{ClientBuilder, ClientNamespaceBuilder, Reconnection};
 pub use engine::Transports;
 pub use error::{ClientError, DisconnectReason};
+pub use handlers::{ClientNamespace, ClientSide};
 pub use simple::{Event, SimpleClient};
 pub use socket::{Client, ClientAck, ClientSocket, ConnectionState};
 

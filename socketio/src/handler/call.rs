@@ -201,6 +201,14 @@ impl<S: Side> Call<S> {
         &self.context
     }
 
+    pub(crate) fn set_ack(&mut self, ack: Option<S::Ack>) {
+        self.ack = ack;
+    }
+
+    pub(crate) fn set_reason(&mut self, reason: S::Reason) {
+        self.reason = Some(reason);
+    }
+
     pub(crate) fn take_ack(&mut self) -> Option<S::Ack> {
         self.ack.take()
     }

@@ -29,6 +29,7 @@ mod call;
 mod class;
 mod extract;
 
+pub(crate) use call::CallKind;
 pub use call::{
     AckReply, BoxFuture, Call, CallError, Completion, ConnectOutcome, GuardOutcome, ServerContext,
     ServerSide, Side,

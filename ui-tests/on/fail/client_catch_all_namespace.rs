@@ -1,0 +1,4 @@
+#[socketio::on("message", namespace = "*", client)]
+async fn message() {}
+
+fn main() {}
