@@ -2,9 +2,21 @@
 //! [`LocalManager`] is the default; pub/sub managers for several processes wrap it and
 //! publish what other nodes must apply.
 
+#[cfg(feature = "amqp")]
+mod amqp;
+mod bus;
 pub(crate) mod local;
+#[cfg(feature = "redis")]
+mod redis;
 
+#[cfg(feature = "amqp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "amqp")))]
+pub use amqp::AmqpBus;
+pub use bus::{BusDriver, BusError, BusEvent, BusFuture, BusOptions};
 pub use local::LocalManager;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisBus;
 
 use crate::engineio::Sid;
 
