@@ -11,7 +11,7 @@ use futures_util::Stream;
 use futures_util::stream::FuturesUnordered;
 
 use crate::engineio::Sid;
-use crate::manager::BroadcastTarget;
+use crate::manager::{BroadcastTarget, ClusterEmit, ClusterOp, RemoteAcks};
 use crate::ns::ack::AckError;
 use crate::ns::namespace::Namespace;
 use crate::ns::payload::{Frames, Payload};
@@ -79,14 +79,58 @@ impl BroadcastOperator {
         self
     }
 
+    pub(crate) fn with_target(ns: Arc<Namespace>, target: BroadcastTarget) -> Self {
+        BroadcastOperator {
+            ns,
+            target,
+            volatile: false,
+        }
+    }
+
+    pub(crate) fn volatile_if(mut self, volatile: bool) -> Self {
+        self.volatile = volatile;
+        self
+    }
+
+    /// Whether other nodes must hear of this operation: not for a local target, nor for one
+    /// room that is the id of a socket of this node (sids are unique across nodes).
+    fn reaches_other_nodes(&self) -> bool {
+        if self.target.local {
+            return false;
+        }
+        match self.target.rooms.as_slice() {
+            [room] => !self.ns.has_socket(room),
+            _ => true,
+        }
+    }
+
+    fn publish(&self, op: ClusterOp<'_>) {
+        if self.reaches_other_nodes() {
+            self.ns.manager().publish(op);
+        }
+    }
+
+    fn cluster_emit<'a>(&'a self, event: &'a str, payload: &'a Payload) -> ClusterEmit<'a> {
+        ClusterEmit {
+            namespace: self.ns.name(),
+            target: &self.target,
+            event,
+            payload,
+            volatile: self.volatile,
+        }
+    }
+
     /// The chosen sockets.
     pub fn sockets(&self) -> Vec<Arc<Socket>> {
         self.ns.select(&self.target)
     }
 
-    /// Emits `event` to every chosen socket; returns how many were reached.
+    /// Emits `event` to every chosen socket, on every node with a pub/sub manager; returns
+    /// how many sockets of this node were reached.
     pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> usize {
-        let frames = Frames::encode(payload.into().into_event(self.ns.name(), event));
+        let payload = payload.into();
+        self.publish(ClusterOp::Emit(self.cluster_emit(event, &payload)));
+        let frames = Frames::encode(payload.into_event(self.ns.name(), event));
         self.sockets()
             .iter()
             .filter(|socket| !self.volatile || socket.engine_socket().is_writable())
@@ -95,7 +139,13 @@ impl BroadcastOperator {
     }
 
     /// Emits `event` with an ack to every chosen socket now, and returns the replies as a
-    /// stream, in the order they arrive: one item per socket, its reply or its own timeout.
+    /// stream, in the order they arrive: one item per socket of this node, its reply or its
+    /// own timeout.
+    ///
+    /// With a pub/sub manager the emit also reaches the chosen sockets of other nodes, and
+    /// their replies join the stream as they come back, keyed by the room the emit was for
+    /// (python-socketio's `callback` mechanism; meant for one room, usually a socket id).
+    /// How many will answer is not known, so the stream then ends at `timeout`.
     ///
     /// ```no_run
     /// # async fn demo(io: socketio::SocketIo) {
@@ -114,9 +164,15 @@ impl BroadcastOperator {
         payload: impl Into<Payload>,
         timeout: Duration,
     ) -> AckStream {
+        let payload = payload.into();
+        let remote = if self.reaches_other_nodes() {
+            let emit = self.cluster_emit(event, &payload);
+            self.ns.manager().publish_with_ack(emit, timeout)
+        } else {
+            None
+        };
         let ack_id = self.ns.next_ack_id();
         let packet = payload
-            .into()
             .into_event(self.ns.name(), event)
             .with_ack_id(ack_id);
         let frames = Frames::encode(packet);
@@ -132,29 +188,55 @@ impl BroadcastOperator {
                 (socket.id().clone(), result)
             }) as PendingAck);
         }
-        AckStream { pending }
+        AckStream {
+            pending,
+            remote: remote.map(|replies| RemoteReplies {
+                replies,
+                deadline: Box::pin(tokio::time::sleep(timeout)),
+            }),
+        }
     }
 
-    /// Makes every chosen socket join `room`.
+    /// Makes every chosen socket join `room`, on every node with a pub/sub manager.
     pub fn join(&self, room: &str) {
         for socket in self.sockets() {
             socket.join(room);
         }
+        self.publish(ClusterOp::Join {
+            namespace: self.ns.name(),
+            target: &self.target,
+            room,
+        });
     }
 
-    /// Makes every chosen socket leave `room`.
+    /// Makes every chosen socket leave `room`, on every node with a pub/sub manager.
     pub fn leave(&self, room: &str) {
         for socket in self.sockets() {
             socket.leave(room);
         }
+        self.publish(ClusterOp::Leave {
+            namespace: self.ns.name(),
+            target: &self.target,
+            room,
+        });
     }
 
-    /// Disconnects every chosen socket.
+    /// Disconnects every chosen socket, on every node with a pub/sub manager.
     pub fn disconnect(&self) {
         for socket in self.sockets() {
             socket.disconnect();
         }
+        self.publish(ClusterOp::Disconnect {
+            namespace: self.ns.name(),
+            target: &self.target,
+        });
     }
+}
+
+/// Replies from other nodes, until the emit's timeout.
+struct RemoteReplies {
+    replies: RemoteAcks,
+    deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
 type PendingAck = Pin<Box<dyn Future<Output = (Sid, Result<Payload, AckError>)> + Send>>;
@@ -164,6 +246,7 @@ type PendingAck = Pin<Box<dyn Future<Output = (Sid, Result<Payload, AckError>)> 
 #[must_use = "the replies are only gathered when the stream is polled"]
 pub struct AckStream {
     pending: FuturesUnordered<PendingAck>,
+    remote: Option<RemoteReplies>,
 }
 
 impl std::fmt::Debug for AckStream {
@@ -180,7 +263,7 @@ impl AckStream {
         futures_util::StreamExt::collect(self).await
     }
 
-    /// How many sockets have not answered or timed out yet.
+    /// How many sockets of this node have not answered or timed out yet.
     pub fn waiting(&self) -> usize {
         self.pending.len()
     }
@@ -190,6 +273,28 @@ impl Stream for AckStream {
     type Item = (Sid, Result<Payload, AckError>);
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.pending).poll_next(cx)
+        let this = &mut *self;
+        let local = match Pin::new(&mut this.pending).poll_next(cx) {
+            Poll::Ready(Some(item)) => return Poll::Ready(Some(item)),
+            Poll::Ready(None) => true,
+            Poll::Pending => false,
+        };
+        let Some(remote) = &mut this.remote else {
+            return if local {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            };
+        };
+        if let Poll::Ready(Some((room, reply))) = remote.replies.poll_recv(cx) {
+            return Poll::Ready(Some((Sid::from(room.as_str()), Ok(reply))));
+        }
+        if remote.deadline.as_mut().poll(cx).is_ready() {
+            this.remote = None;
+            if local {
+                return Poll::Ready(None);
+            }
+        }
+        Poll::Pending
     }
 }

@@ -6,6 +6,8 @@
 mod amqp;
 mod bus;
 pub(crate) mod local;
+pub(crate) mod message;
+mod pubsub;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -14,11 +16,19 @@ mod redis;
 pub use amqp::AmqpBus;
 pub use bus::{BusDriver, BusError, BusEvent, BusFuture, BusOptions};
 pub use local::LocalManager;
+pub use pubsub::{BusStats, PubSubManager, PubSubManagerBuilder};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisBus;
 
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
 use crate::engineio::Sid;
+use crate::ns::payload::Payload;
+use crate::server::glue::Namespaces;
 
 /// Who a broadcast is for, within one namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,4 +68,111 @@ pub trait Manager: Send + Sync + 'static {
 
     /// The sockets of `namespace` that `target` chooses.
     fn select(&self, namespace: &str, target: &BroadcastTarget) -> Vec<Sid>;
+
+    /// Called once by [`SocketIoBuilder::build`](crate::SocketIoBuilder::build) with the
+    /// server this manager serves, so that a pub/sub manager can apply what other nodes
+    /// publish. A manager for one process ignores it.
+    fn attach(&self, server: ServerNode) {
+        let _ = server;
+    }
+
+    /// An operation other nodes must apply too; called after this node applied it to its own
+    /// sockets, never for [`BroadcastTarget::local`] targets. A manager for one process
+    /// ignores it.
+    fn publish(&self, op: ClusterOp<'_>) {
+        let _ = op;
+    }
+
+    /// Publishes an emit that asks every receiving client for an ack; the replies of clients
+    /// on other nodes arrive on the returned channel as `(room, reply)` until `timeout`.
+    /// `None` when there are no other nodes (the default).
+    fn publish_with_ack(&self, emit: ClusterEmit<'_>, timeout: Duration) -> Option<RemoteAcks> {
+        let _ = (emit, timeout);
+        None
+    }
+}
+
+/// An emit to publish: see [`Manager::publish`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterEmit<'a> {
+    /// The namespace.
+    pub namespace: &'a str,
+    /// Who it is for.
+    pub target: &'a BroadcastTarget,
+    /// The event name.
+    pub event: &'a str,
+    /// Its arguments.
+    pub payload: &'a Payload,
+    /// Whether clients that cannot take it right now skip it.
+    pub volatile: bool,
+}
+
+/// A cross-node operation handed to [`Manager::publish`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum ClusterOp<'a> {
+    /// Emit an event to the chosen sockets.
+    Emit(ClusterEmit<'a>),
+    /// The chosen sockets join `room`.
+    Join {
+        /// The namespace.
+        namespace: &'a str,
+        /// Who joins.
+        target: &'a BroadcastTarget,
+        /// The room.
+        room: &'a str,
+    },
+    /// The chosen sockets leave `room`.
+    Leave {
+        /// The namespace.
+        namespace: &'a str,
+        /// Who leaves.
+        target: &'a BroadcastTarget,
+        /// The room.
+        room: &'a str,
+    },
+    /// The chosen sockets are disconnected from the namespace.
+    Disconnect {
+        /// The namespace.
+        namespace: &'a str,
+        /// Who is disconnected.
+        target: &'a BroadcastTarget,
+    },
+    /// `room` is emptied.
+    CloseRoom {
+        /// The namespace.
+        namespace: &'a str,
+        /// The room.
+        room: &'a str,
+    },
+}
+
+/// Replies from clients on other nodes to an emit with ack, as `(room, reply)`; see
+/// [`Manager::publish_with_ack`].
+pub type RemoteAcks = mpsc::Receiver<(String, Payload)>;
+
+/// The server a manager serves, as [`Manager::attach`] receives it. It does not keep the
+/// server alive.
+#[derive(Clone)]
+pub struct ServerNode {
+    namespaces: Weak<Namespaces>,
+}
+
+impl std::fmt::Debug for ServerNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerNode").finish_non_exhaustive()
+    }
+}
+
+impl ServerNode {
+    pub(crate) fn new(namespaces: &Arc<Namespaces>) -> Self {
+        ServerNode {
+            namespaces: Arc::downgrade(namespaces),
+        }
+    }
+
+    /// The server's namespaces while it is alive.
+    pub(crate) fn namespaces(&self) -> Option<Arc<Namespaces>> {
+        self.namespaces.upgrade()
+    }
 }

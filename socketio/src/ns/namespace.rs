@@ -237,6 +237,16 @@ impl Namespace {
         &self.name
     }
 
+    pub(crate) fn manager(&self) -> &Arc<dyn Manager> {
+        &self.manager
+    }
+
+    /// Whether a socket of this node has id `sid` in this namespace.
+    pub(crate) fn has_socket(&self, sid: &str) -> bool {
+        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        sockets.contains_key(sid)
+    }
+
     pub(crate) fn join(&self, sid: &Sid, room: &str) {
         self.manager.join(&self.name, sid, room);
     }

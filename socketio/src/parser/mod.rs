@@ -30,7 +30,7 @@
 //! were received in only when serde_json's `preserve_order` feature is enabled
 //! somewhere in the build; otherwise they are re-encoded sorted by key.
 
-mod binary;
+pub(crate) mod binary;
 mod decode;
 mod depth;
 mod encode;

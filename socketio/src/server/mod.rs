@@ -254,6 +254,9 @@ impl SocketIoBuilder {
             self.always_connect,
             self.parser_limits,
         ));
+        namespaces
+            .manager()
+            .attach(crate::manager::ServerNode::new(&namespaces));
         let engine = EngineIo::with_handler(self.config, SocketIoHandler::new(namespaces.clone()));
         let io = SocketIo { namespaces, engine };
         context.set_server(Box::new(io.downgrade()));
@@ -339,11 +342,18 @@ impl SocketIo {
         BroadcastOperator::new(main)
     }
 
-    /// Empties `room` of namespace `name`; returns how many sockets were in it.
+    /// Empties `room` of namespace `name`, on every node with a pub/sub manager; returns how
+    /// many sockets of this node were in it.
     pub fn close_room(&self, name: &str, room: &str) -> usize {
-        self.namespaces
-            .get(name)
-            .map_or(0, |ns| ns.close_room(room))
+        let Some(ns) = self.namespaces.get(name) else {
+            return 0;
+        };
+        let closed = ns.close_room(room);
+        ns.manager().publish(crate::manager::ClusterOp::CloseRoom {
+            namespace: name,
+            room,
+        });
+        closed
     }
 
     /// The rooms of namespace `name` that have members (socket id rooms included).

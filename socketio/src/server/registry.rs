@@ -47,6 +47,10 @@ impl Registry {
     }
 
     /// Whether CONNECT is answered before the connect handlers run.
+    pub(crate) fn manager(&self) -> &Arc<dyn Manager> {
+        &self.manager
+    }
+
     pub(crate) fn always_connect(&self) -> bool {
         self.always_connect
     }

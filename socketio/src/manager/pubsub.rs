@@ -1,0 +1,574 @@
+//! The pub/sub manager: rooms in memory, plus a message bus so that several server processes
+//! behave as one. Every cross-node operation is applied here first and then published; what
+//! other nodes publish is applied to this node's sockets.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::bus::{BusDriver, BusError, BusEvent};
+use super::message::{BusMessage, CallbackRef, Selection};
+use super::{
+    BroadcastTarget, ClusterEmit, ClusterOp, LocalManager, Manager, RemoteAcks, ServerNode,
+};
+use crate::engineio::Sid;
+use crate::ns::payload::Payload;
+use crate::operators::BroadcastOperator;
+
+/// How many outgoing messages may wait for the bus before new ones are dropped (and counted).
+const PUBLISH_QUEUE: usize = 4096;
+
+/// Counters of what went over the bus, to watch a node's health.
+#[derive(Debug, Default)]
+pub struct BusStats {
+    published: AtomicU64,
+    publish_failures: AtomicU64,
+    received: AtomicU64,
+    ignored: AtomicU64,
+    reconnects: AtomicU64,
+}
+
+impl BusStats {
+    /// Messages published successfully.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
+    }
+
+    /// Messages that could not be published (bus down, queue full); each one is logged.
+    pub fn publish_failures(&self) -> u64 {
+        self.publish_failures.load(Ordering::Relaxed)
+    }
+
+    /// Messages received from other nodes and applied.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// Messages received and ignored: malformed, oversized, unknown, or not for this node.
+    pub fn ignored(&self) -> u64 {
+        self.ignored.load(Ordering::Relaxed)
+    }
+
+    /// How many times the subscription came back after losing the bus.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(Ordering::Relaxed)
+    }
+
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Configures a [`PubSubManager`]; made by [`PubSubManager::builder`].
+pub struct PubSubManagerBuilder {
+    bus: Arc<dyn BusDriver>,
+    channel: String,
+    retry_at_start: bool,
+    max_message_size: usize,
+    remote_ack_timeout: Duration,
+}
+
+impl std::fmt::Debug for PubSubManagerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PubSubManagerBuilder")
+            .field("channel", &self.channel)
+            .field("retry_at_start", &self.retry_at_start)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PubSubManagerBuilder {
+    /// The bus channel shared by every node (default `socketio`, as python-socketio).
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.channel = channel.into();
+        self
+    }
+
+    /// When the bus cannot be reached at start, keep trying instead of failing
+    /// [`connect`](Self::connect) (default: fail).
+    pub fn retry_at_start(mut self, retry: bool) -> Self {
+        self.retry_at_start = retry;
+        self
+    }
+
+    /// Bus messages larger than this are ignored (default 1 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// How long a client of this node may take to answer an emit with ack made on another
+    /// node (default 60 s); the asking node has its own timeout.
+    pub fn remote_ack_timeout(mut self, timeout: Duration) -> Self {
+        self.remote_ack_timeout = timeout;
+        self
+    }
+
+    /// Subscribes to the bus and returns the manager, ready for
+    /// [`SocketIoBuilder::manager`](crate::SocketIoBuilder::manager). Fails when the bus
+    /// cannot be reached, unless [`retry_at_start`](Self::retry_at_start) is set.
+    pub async fn connect(self) -> Result<PubSubManager, BusError> {
+        let channels = vec![self.channel.clone()];
+        let mut attempt = 0;
+        let subscription = loop {
+            match self.bus.subscribe(channels.clone()).await {
+                Ok(subscription) => break subscription,
+                Err(err) if self.retry_at_start => {
+                    tracing::warn!(%err, "message bus unreachable at start; retrying");
+                    tokio::time::sleep(super::BusOptions::default().retry_delay(attempt)).await;
+                    attempt = attempt.saturating_add(1);
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        let (outbox, queue) = mpsc::channel(PUBLISH_QUEUE);
+        let shared = Arc::new(Shared {
+            local: LocalManager::new(),
+            channel: self.channel,
+            host_id: Sid::generate().to_string(),
+            max_message_size: self.max_message_size,
+            remote_ack_timeout: self.remote_ack_timeout,
+            outbox,
+            server: OnceLock::new(),
+            subscription: Mutex::new(Some(subscription)),
+            waiting_acks: Mutex::new(HashMap::new()),
+            next_ack: AtomicU64::new(1),
+            stats: Arc::new(BusStats::default()),
+        });
+        tokio::spawn(publisher(
+            self.bus,
+            shared.channel.clone(),
+            queue,
+            shared.stats.clone(),
+        ));
+        Ok(PubSubManager { shared })
+    }
+}
+
+/// Room membership in memory, shared with other server processes over a message bus (Redis,
+/// RabbitMQ), in python-socketio's message format: Python and Rust nodes, and write-only
+/// emitters of either, form one cluster.
+///
+/// ```no_run
+/// # #[cfg(feature = "redis")]
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use socketio::SocketIo;
+/// use socketio::manager::{PubSubManager, RedisBus};
+///
+/// let manager = PubSubManager::builder(RedisBus::new("redis://127.0.0.1:6379/")?)
+///     .connect()
+///     .await?;
+/// let io = SocketIo::builder().manager(manager).build()?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A bus outage never stops the server: local delivery goes on, publishes fail and are
+/// counted in [`stats`](Self::stats), and the subscription comes back by itself.
+#[derive(Clone)]
+pub struct PubSubManager {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for PubSubManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PubSubManager")
+            .field("channel", &self.shared.channel)
+            .field("host_id", &self.shared.host_id)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    local: LocalManager,
+    channel: String,
+    host_id: String,
+    max_message_size: usize,
+    remote_ack_timeout: Duration,
+    outbox: mpsc::Sender<bytes::Bytes>,
+    server: OnceLock<ServerNode>,
+    subscription: Mutex<Option<mpsc::Receiver<BusEvent>>>,
+    /// Emits with ack made here and waiting for replies from other nodes, by `(room, id)`.
+    waiting_acks: Mutex<HashMap<(String, u64), mpsc::Sender<(String, Payload)>>>,
+    next_ack: AtomicU64,
+    stats: Arc<BusStats>,
+}
+
+impl PubSubManager {
+    /// Starts configuring a manager on `bus`.
+    pub fn builder(bus: impl BusDriver) -> PubSubManagerBuilder {
+        PubSubManagerBuilder {
+            bus: Arc::new(bus),
+            channel: "socketio".to_owned(),
+            retry_at_start: false,
+            max_message_size: 1 << 20,
+            remote_ack_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// This node's id on the bus (`host_id` in its messages).
+    pub fn host_id(&self) -> &str {
+        &self.shared.host_id
+    }
+
+    /// What went over the bus so far.
+    pub fn stats(&self) -> &BusStats {
+        &self.shared.stats
+    }
+}
+
+impl Manager for PubSubManager {
+    fn join(&self, namespace: &str, sid: &Sid, room: &str) {
+        self.shared.local.join(namespace, sid, room);
+    }
+
+    fn leave(&self, namespace: &str, sid: &Sid, room: &str) {
+        self.shared.local.leave(namespace, sid, room);
+    }
+
+    fn leave_all(&self, namespace: &str, sid: &Sid) {
+        self.shared.local.leave_all(namespace, sid);
+    }
+
+    fn rooms_of(&self, namespace: &str, sid: &Sid) -> Vec<String> {
+        self.shared.local.rooms_of(namespace, sid)
+    }
+
+    fn rooms(&self, namespace: &str) -> Vec<String> {
+        self.shared.local.rooms(namespace)
+    }
+
+    fn close_room(&self, namespace: &str, room: &str) -> Vec<Sid> {
+        self.shared.local.close_room(namespace, room)
+    }
+
+    fn select(&self, namespace: &str, target: &BroadcastTarget) -> Vec<Sid> {
+        self.shared.local.select(namespace, target)
+    }
+
+    fn attach(&self, server: ServerNode) {
+        if self.shared.server.set(server).is_err() {
+            tracing::warn!("a PubSubManager serves one server; this one is already attached");
+            return;
+        }
+        let subscription = self
+            .shared
+            .subscription
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(subscription) = subscription {
+            tokio::spawn(listen(self.shared.clone(), subscription));
+        }
+    }
+
+    fn publish(&self, op: ClusterOp<'_>) {
+        let message = self.shared.message_for(op, None);
+        self.shared.send(message);
+    }
+
+    fn publish_with_ack(&self, emit: ClusterEmit<'_>, timeout: Duration) -> Option<RemoteAcks> {
+        let id = self.shared.next_ack.fetch_add(1, Ordering::Relaxed);
+        // python-socketio keys a callback by the one room (a sid) the emit is for.
+        let room = match emit.target.rooms.as_slice() {
+            [room] => room.clone(),
+            _ => format!("{}#{id}", self.shared.host_id),
+        };
+        let (replies, receiver) = mpsc::channel(64);
+        let key = (room.clone(), id);
+        self.shared.lock_acks().insert(key.clone(), replies);
+        let callback = CallbackRef {
+            sid: room,
+            namespace: emit.namespace.to_owned(),
+            id,
+        };
+        let message = self
+            .shared
+            .message_for(ClusterOp::Emit(emit), Some(callback));
+        self.shared.send(message);
+        let shared = Arc::downgrade(&self.shared);
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(shared) = shared.upgrade() {
+                shared.lock_acks().remove(&key);
+            }
+        });
+        Some(receiver)
+    }
+}
+
+impl Shared {
+    fn lock_acks(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, u64), mpsc::Sender<(String, Payload)>>> {
+        self.waiting_acks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn host(&self) -> Option<String> {
+        Some(self.host_id.clone())
+    }
+
+    fn message_for(&self, op: ClusterOp<'_>, callback: Option<CallbackRef>) -> BusMessage {
+        match op {
+            ClusterOp::Emit(emit) => BusMessage::Emit {
+                host_id: self.host(),
+                namespace: emit.namespace.to_owned(),
+                event: emit.event.to_owned(),
+                payload: emit.payload.clone(),
+                rooms: emit.target.rooms.clone(),
+                except: emit.target.except.clone(),
+                skip_sids: emit.target.skip.iter().map(Sid::to_string).collect(),
+                callback,
+                volatile: emit.volatile,
+            },
+            ClusterOp::Join {
+                namespace,
+                target,
+                room,
+            } => BusMessage::EnterRoom {
+                host_id: self.host(),
+                namespace: namespace.to_owned(),
+                selection: Selection::from_target(target),
+                room: room.to_owned(),
+            },
+            ClusterOp::Leave {
+                namespace,
+                target,
+                room,
+            } => BusMessage::LeaveRoom {
+                host_id: self.host(),
+                namespace: namespace.to_owned(),
+                selection: Selection::from_target(target),
+                room: room.to_owned(),
+            },
+            ClusterOp::Disconnect { namespace, target } => BusMessage::Disconnect {
+                host_id: self.host(),
+                namespace: namespace.to_owned(),
+                selection: Selection::from_target(target),
+            },
+            ClusterOp::CloseRoom { namespace, room } => BusMessage::CloseRoom {
+                host_id: self.host(),
+                namespace: namespace.to_owned(),
+                room: room.to_owned(),
+            },
+        }
+    }
+
+    /// Queues a message for the publisher task; never waits.
+    fn send(&self, message: BusMessage) {
+        if let Err(err) = self.outbox.try_send(message.encode()) {
+            BusStats::add(&self.stats.publish_failures);
+            tracing::warn!(method = message.method(), %err, "bus publish queue: message dropped");
+        }
+    }
+
+    /// Applies one message from the bus to this node's sockets.
+    fn apply(&self, server: &ServerNode, bytes: &[u8]) {
+        let message = match BusMessage::decode(bytes, self.max_message_size) {
+            Ok(message) => message,
+            Err(err) => {
+                BusStats::add(&self.stats.ignored);
+                tracing::warn!(%err, "ignoring a bus message");
+                return;
+            }
+        };
+        let from_self = message.host_id() == Some(self.host_id.as_str());
+        let for_us = match &message {
+            // A callback names the node it is for; everything else names its sender.
+            BusMessage::Callback { .. } => from_self,
+            _ => !from_self,
+        };
+        if !for_us {
+            BusStats::add(&self.stats.ignored);
+            return;
+        }
+        let Some(namespaces) = server.namespaces() else {
+            return;
+        };
+        BusStats::add(&self.stats.received);
+        let namespace_of = |name: &str| namespaces.get(name);
+        match message {
+            BusMessage::Emit {
+                host_id,
+                namespace,
+                event,
+                payload,
+                rooms,
+                mut except,
+                skip_sids,
+                callback,
+                volatile,
+            } => {
+                let Some(ns) = namespace_of(&namespace) else {
+                    return;
+                };
+                // Every socket is in the room of its own id, so skipped sids are rooms too.
+                except.extend(skip_sids);
+                let target = BroadcastTarget {
+                    rooms,
+                    except,
+                    skip: None,
+                    local: true,
+                };
+                let operator = BroadcastOperator::with_target(ns, target).volatile_if(volatile);
+                match (callback, host_id) {
+                    (Some(callback), Some(asker)) => {
+                        self.deliver_with_remote_ack(&operator, &event, payload, callback, asker)
+                    }
+                    _ => {
+                        operator.emit(&event, payload);
+                    }
+                }
+            }
+            BusMessage::Callback {
+                sid, id, payload, ..
+            } => {
+                let waiting = self.lock_acks().get(&(sid.clone(), id)).cloned();
+                match waiting {
+                    Some(replies) => {
+                        if replies.try_send((sid, payload)).is_err() {
+                            tracing::debug!(id, "ack reply after its emit stopped waiting");
+                        }
+                    }
+                    None => tracing::debug!(%sid, id, "ack reply for an unknown emit; ignored"),
+                }
+            }
+            BusMessage::Disconnect {
+                namespace,
+                selection,
+                ..
+            } => {
+                if let Some(ns) = namespace_of(&namespace) {
+                    local_operator(ns, &selection).disconnect();
+                }
+            }
+            BusMessage::EnterRoom {
+                namespace,
+                selection,
+                room,
+                ..
+            } => {
+                if let Some(ns) = namespace_of(&namespace) {
+                    local_operator(ns, &selection).join(&room);
+                }
+            }
+            BusMessage::LeaveRoom {
+                namespace,
+                selection,
+                room,
+                ..
+            } => {
+                if let Some(ns) = namespace_of(&namespace) {
+                    local_operator(ns, &selection).leave(&room);
+                }
+            }
+            BusMessage::CloseRoom {
+                namespace, room, ..
+            } => {
+                if let Some(ns) = namespace_of(&namespace) {
+                    ns.close_room(&room);
+                }
+            }
+        }
+    }
+
+    /// Emits with an ack to this node's chosen sockets; each reply travels back to `asker`
+    /// as a `callback` message.
+    fn deliver_with_remote_ack(
+        &self,
+        operator: &BroadcastOperator,
+        event: &str,
+        payload: Payload,
+        callback: CallbackRef,
+        asker: String,
+    ) {
+        let mut replies = operator.emit_with_ack(event, payload, self.remote_ack_timeout);
+        if replies.waiting() == 0 {
+            return;
+        }
+        let outbox = self.outbox.clone();
+        let stats = self.stats.clone();
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            while let Some((_, reply)) = replies.next().await {
+                let Ok(payload) = reply else { continue };
+                let message = BusMessage::Callback {
+                    host_id: asker.clone(),
+                    sid: callback.sid.clone(),
+                    namespace: callback.namespace.clone(),
+                    id: callback.id,
+                    payload,
+                };
+                if outbox.try_send(message.encode()).is_err() {
+                    BusStats::add(&stats.publish_failures);
+                    tracing::warn!("bus publish queue full: ack reply dropped");
+                }
+            }
+        });
+    }
+}
+
+/// This node's sockets chosen by `selection`, for operations that must not be published
+/// again.
+fn local_operator(
+    ns: Arc<crate::ns::namespace::Namespace>,
+    selection: &Selection,
+) -> BroadcastOperator {
+    let mut target = selection.to_target();
+    target.local = true;
+    BroadcastOperator::with_target(ns, target)
+}
+
+/// Publishes queued messages in order, one at a time, so that a burst of emits reaches other
+/// nodes in the order it was made.
+async fn publisher(
+    bus: Arc<dyn BusDriver>,
+    channel: String,
+    mut queue: mpsc::Receiver<bytes::Bytes>,
+    stats: Arc<BusStats>,
+) {
+    while let Some(message) = queue.recv().await {
+        match bus.publish(&channel, message).await {
+            Ok(()) => BusStats::add(&stats.published),
+            Err(err) => {
+                BusStats::add(&stats.publish_failures);
+                tracing::warn!(%err, "bus publish failed; message dropped");
+            }
+        }
+    }
+}
+
+/// Applies what arrives on the subscription until the server is gone.
+async fn listen(shared: Arc<Shared>, mut subscription: mpsc::Receiver<BusEvent>) {
+    let Some(server) = shared.server.get().cloned() else {
+        return;
+    };
+    let mut was_down = false;
+    while let Some(event) = subscription.recv().await {
+        match event {
+            BusEvent::Message { channel, payload } if channel == shared.channel => {
+                if server.namespaces().is_none() {
+                    break;
+                }
+                shared.apply(&server, &payload);
+            }
+            BusEvent::Message { channel, .. } => {
+                tracing::debug!(%channel, "message on an unexpected channel; ignored");
+            }
+            BusEvent::Disconnected(err) => {
+                was_down = true;
+                tracing::warn!(%err, "message bus lost; local delivery goes on, retrying");
+            }
+            BusEvent::Subscribed => {
+                if was_down {
+                    BusStats::add(&shared.stats.reconnects);
+                    tracing::info!("message bus back; this node rejoined the cluster");
+                }
+                was_down = false;
+            }
+        }
+    }
+}
