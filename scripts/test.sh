@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what the interop tests need (npm packages, a Python
-# virtualenv, redis-server, chromium), then runs formatting, lints, the example build and every
-# test.
+# virtualenv, redis-server, rabbitmq-server, chromium), then runs formatting, lints, the example
+# build and every test.
 #
 #   scripts/test.sh            # from any directory
 #
@@ -65,6 +65,39 @@ if command -v redis-server >/dev/null 2>&1; then
 else
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server
+fi
+
+# The AMQP cluster tests need a broker at amqp://guest:guest@127.0.0.1:5672/ (the guest user may
+# only log in from localhost, which is all they use). One already running is used as it is.
+section "rabbitmq-server (127.0.0.1:5672)"
+amqp_answers() {
+    timeout 2 bash -c ': </dev/tcp/127.0.0.1/5672' 2>/dev/null
+}
+if amqp_answers; then
+    echo "a broker answers on 127.0.0.1:5672"
+else
+    if ! command -v rabbitmq-server >/dev/null 2>&1; then
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rabbitmq-server
+    fi
+    # Installing the package may have started it already.
+    if ! amqp_answers; then
+        # Detached, with no handle on this script's output (nothing must hold the CI log open).
+        RABBITMQ_LOG="${TMPDIR:-/tmp}/socketio-test-rabbitmq.log"
+        as_root rabbitmq-server -detached >"$RABBITMQ_LOG" 2>&1 </dev/null || true
+        # `rabbitmq-diagnostics -q ping` can answer before the AMQP listener is up: wait for the
+        # port itself.
+        deadline=$((SECONDS + 60))
+        until amqp_answers; do
+            if [ "$SECONDS" -ge "$deadline" ]; then
+                echo "rabbitmq-server did not listen on 127.0.0.1:5672 within 60 s:" >&2
+                cat "$RABBITMQ_LOG" >&2
+                exit 1
+            fi
+            sleep 1
+        done
+    fi
+    echo "rabbitmq-server answers on 127.0.0.1:5672"
 fi
 
 # The chat example's test drives its page in Debian's Chromium through playwright-core;
