@@ -5,6 +5,7 @@
 #[cfg(feature = "amqp")]
 mod amqp;
 mod bus;
+mod emitter;
 pub(crate) mod local;
 pub(crate) mod message;
 mod pubsub;
@@ -15,6 +16,11 @@ mod redis;
 #[cfg_attr(docsrs, doc(cfg(feature = "amqp")))]
 pub use amqp::AmqpBus;
 pub use bus::{BusDriver, BusError, BusEvent, BusFuture, BusOptions};
+#[cfg(feature = "amqp")]
+pub use emitter::AmqpEmitter;
+pub use emitter::Emitter;
+#[cfg(feature = "redis")]
+pub use emitter::RedisEmitter;
 pub use local::LocalManager;
 pub use pubsub::{BusStats, PubSubManager, PubSubManagerBuilder};
 #[cfg(feature = "redis")]
