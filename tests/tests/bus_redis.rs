@@ -1,0 +1,457 @@
+//! The Redis bus driver against real `redis-server` processes, one per test on a free loopback
+//! port: publish/subscribe, several subscribers, bad URLs, Redis down or silent, Redis killed
+//! and restarted under a live subscription, oversized messages, back-pressure, the end of a
+//! subscription when its receiver is dropped, and a unix socket.
+
+use std::future::Future;
+use std::net::TcpListener as StdTcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// The longest any single step may take before the test fails.
+const STEP: Duration = Duration::from_secs(5);
+
+async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    tokio::time::timeout(STEP, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {STEP:?}: {what}"))
+}
+
+/// Where a `redis-server` listens.
+#[derive(Clone)]
+enum Listen {
+    Tcp(u16),
+    Unix(PathBuf),
+}
+
+/// A `redis-server` of this test, killed when dropped.
+struct RedisServer {
+    child: Option<Child>,
+    listen: Listen,
+}
+
+impl RedisServer {
+    fn tcp() -> RedisServer {
+        RedisServer::start(Listen::Tcp(free_port()))
+    }
+
+    fn unix(path: PathBuf) -> RedisServer {
+        RedisServer::start(Listen::Unix(path))
+    }
+
+    /// Fails (never skips) when `scripts/test.sh` has not installed `redis-server`.
+    fn start(listen: Listen) -> RedisServer {
+        let mut command = Command::new("redis-server");
+        command.args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]);
+        match &listen {
+            Listen::Tcp(port) => command.args(["--port", &port.to_string()]),
+            Listen::Unix(path) => command
+                .args(["--port", "0", "--unixsocketperm", "700", "--unixsocket"])
+                .arg(path),
+        };
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test.sh installs it)");
+        let mut server = RedisServer {
+            child: Some(child),
+            listen,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn port(&self) -> u16 {
+        match self.listen {
+            Listen::Tcp(port) => port,
+            Listen::Unix(_) => panic!("a unix socket server has no port"),
+        }
+    }
+
+    fn url(&self) -> String {
+        match &self.listen {
+            Listen::Tcp(port) => format!("redis://127.0.0.1:{port}"),
+            Listen::Unix(path) => format!("unix://{}", path.display()),
+        }
+    }
+
+    /// Polls until the server accepts connections.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let ready = match &self.listen {
+                Listen::Tcp(port) => std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok(),
+                Listen::Unix(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
+            };
+            if ready {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("redis-server exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGKILL: Redis goes away without a word, as in a crash.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn restart(&mut self) {
+        assert!(self.child.is_none(), "kill() first");
+        *self = RedisServer::start(self.listen.clone());
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A loopback port nothing listens on (right now).
+fn free_port() -> u16 {
+    StdTcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn options() -> BusOptions {
+    BusOptions {
+        operation_timeout: Duration::from_millis(500),
+        ..BusOptions::default()
+    }
+}
+
+fn channels(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
+}
+
+fn message(channel: &str, payload: &'static [u8]) -> BusEvent {
+    BusEvent::Message {
+        channel: channel.to_owned(),
+        payload: Bytes::from_static(payload),
+    }
+}
+
+async fn next(events: &mut mpsc::Receiver<BusEvent>) -> BusEvent {
+    within("the next bus event", events.recv())
+        .await
+        .expect("the subscription ended")
+}
+
+async fn subscribed(bus: &RedisBus, names: &[&str]) -> mpsc::Receiver<BusEvent> {
+    let mut events = within("subscribe", bus.subscribe(channels(names)))
+        .await
+        .expect("subscribe");
+    assert_eq!(next(&mut events).await, BusEvent::Subscribed);
+    events
+}
+
+async fn publish(bus: &RedisBus, channel: &str, payload: &'static [u8]) {
+    within("publish", bus.publish(channel, Bytes::from_static(payload)))
+        .await
+        .expect("publish");
+}
+
+/// `PUBSUB NUMSUB channel` on a plain connection, in inline protocol.
+async fn subscribers(port: u16, channel: &str) -> i64 {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream
+        .write_all(format!("PUBSUB NUMSUB {channel}\r\n").as_bytes())
+        .await
+        .unwrap();
+    // The reply is `*2 $len channel :count`; the count is the one integer line.
+    let mut reply = Vec::new();
+    loop {
+        let mut chunk = [0u8; 256];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "redis closed the connection");
+        reply.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&reply);
+        let count = text
+            .split("\r\n")
+            .find_map(|line| line.strip_prefix(':'))
+            .filter(|_| text.ends_with("\r\n"));
+        if let Some(count) = count {
+            return count.parse().unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn messages_arrive_on_every_subscribed_channel_and_no_other() {
+    let redis = RedisServer::tcp();
+    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let mut events = subscribed(&bus, &["room-a", "room-b"]).await;
+
+    publish(&bus, "room-a", b"one").await;
+    publish(&bus, "room-b", b"two").await;
+    publish(&bus, "room-c", b"not for us").await;
+    publish(&bus, "room-a", b"\x00binary\xff").await;
+
+    assert_eq!(next(&mut events).await, message("room-a", b"one"));
+    assert_eq!(next(&mut events).await, message("room-b", b"two"));
+    assert_eq!(
+        next(&mut events).await,
+        message("room-a", b"\x00binary\xff")
+    );
+}
+
+#[tokio::test]
+async fn every_subscriber_gets_the_message() {
+    let redis = RedisServer::tcp();
+    let node_a = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let node_b = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let mut events_a = subscribed(&node_a, &["socketio#/"]).await;
+    let mut events_b = subscribed(&node_b, &["socketio#/"]).await;
+
+    publish(&node_a, "socketio#/", b"hello").await;
+
+    assert_eq!(next(&mut events_a).await, message("socketio#/", b"hello"));
+    assert_eq!(next(&mut events_b).await, message("socketio#/", b"hello"));
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_and_good_ones_need_no_server() {
+    for url in [
+        "http://127.0.0.1:6379",
+        "not a url",
+        "redis://",
+        "redis://127.0.0.1:6379/not-a-db",
+        "",
+    ] {
+        let err = RedisBus::new(url).expect_err(url);
+        assert!(matches!(err, BusError::InvalidUrl(_)), "{url}: {err:?}");
+    }
+    let port = free_port();
+    for url in [
+        format!("redis://127.0.0.1:{port}"),
+        format!("redis://user:secret@127.0.0.1:{port}/2"),
+        format!("rediss://127.0.0.1:{port}"),
+        "unix:///tmp/nowhere/redis.sock".to_owned(),
+    ] {
+        let bus = RedisBus::new(&url).expect(&url);
+        assert!(
+            !format!("{bus:?}").contains("secret"),
+            "Debug shows the password"
+        );
+    }
+}
+
+#[tokio::test]
+async fn subscribe_fails_when_nothing_listens() {
+    let bus =
+        RedisBus::with_options(&format!("redis://127.0.0.1:{}", free_port()), options()).unwrap();
+    let err = within("subscribe", bus.subscribe(channels(&["room"])))
+        .await
+        .expect_err("nothing listens");
+    assert!(matches!(err, BusError::Unavailable(_)), "{err:?}");
+
+    let err = within("subscribe", bus.subscribe(Vec::new()))
+        .await
+        .expect_err("no channel");
+    assert!(matches!(err, BusError::Protocol(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn publish_fails_fast_when_redis_is_down() {
+    let bus =
+        RedisBus::with_options(&format!("redis://127.0.0.1:{}", free_port()), options()).unwrap();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = within("publish", bus.publish("room", Bytes::from_static(b"x")))
+            .await
+            .expect_err("nothing listens");
+        assert!(matches!(err, BusError::Unavailable(_)), "{err:?}");
+        assert!(started.elapsed() < options().operation_timeout);
+    }
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out_publish_and_subscribe() {
+    // Accepts connections and never answers, like a host behind a dead link.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeout = options().operation_timeout;
+    let bus = RedisBus::with_options(&format!("redis://127.0.0.1:{port}"), options()).unwrap();
+
+    for _ in 0..2 {
+        let started = Instant::now();
+        let err = within("publish", bus.publish("room", Bytes::from_static(b"x")))
+            .await
+            .expect_err("silent server");
+        assert_eq!(err, BusError::Timeout(timeout));
+        assert!(started.elapsed() < timeout + Duration::from_millis(500));
+    }
+
+    let started = Instant::now();
+    let err = within("subscribe", bus.subscribe(channels(&["room"])))
+        .await
+        .expect_err("silent server");
+    assert_eq!(err, BusError::Timeout(timeout));
+    assert!(started.elapsed() < timeout + Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn the_subscription_comes_back_after_redis_restarts() {
+    let mut redis = RedisServer::tcp();
+    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let mut events = subscribed(&bus, &["room"]).await;
+    publish(&bus, "room", b"before").await;
+    assert_eq!(next(&mut events).await, message("room", b"before"));
+
+    redis.kill();
+    assert!(
+        matches!(next(&mut events).await, BusEvent::Disconnected(_)),
+        "a killed server is reported"
+    );
+    // While Redis is down publishing fails, within the timeout.
+    let err = within("publish", bus.publish("room", Bytes::from_static(b"lost")))
+        .await
+        .expect_err("redis is down");
+    assert!(matches!(err, BusError::Unavailable(_)), "{err:?}");
+
+    let restarted = Instant::now();
+    redis.restart();
+    assert_eq!(next(&mut events).await, BusEvent::Subscribed);
+    assert!(
+        restarted.elapsed() < Duration::from_secs(2),
+        "resubscribed {:?} after the restart",
+        restarted.elapsed()
+    );
+
+    publish(&bus, "room", b"after").await;
+    assert_eq!(next(&mut events).await, message("room", b"after"));
+}
+
+#[tokio::test]
+async fn the_first_publish_after_a_restart_goes_through() {
+    let mut redis = RedisServer::tcp();
+    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
+    publish(&bus, "room", b"opens the connection").await;
+
+    redis.kill();
+    redis.restart();
+    let listener = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let mut events = subscribed(&listener, &["room"]).await;
+
+    // The kept connection died with the old server; the publish replaces it.
+    publish(&bus, "room", b"after").await;
+    assert_eq!(next(&mut events).await, message("room", b"after"));
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_is_dropped() {
+    let redis = RedisServer::tcp();
+    let options = BusOptions {
+        max_message_size: 8,
+        ..options()
+    };
+    let bus = RedisBus::with_options(&redis.url(), options).unwrap();
+    let mut events = subscribed(&bus, &["room"]).await;
+
+    publish(&bus, "room", b"123456789").await;
+    publish(&bus, "room", b"12345678").await;
+
+    assert_eq!(next(&mut events).await, message("room", b"12345678"));
+}
+
+#[tokio::test]
+async fn a_full_queue_holds_messages_back_without_losing_them() {
+    let redis = RedisServer::tcp();
+    let options = BusOptions {
+        queue_capacity: 2,
+        ..options()
+    };
+    let bus = RedisBus::with_options(&redis.url(), options).unwrap();
+    let mut events = subscribed(&bus, &["room"]).await;
+
+    const PAYLOADS: [&[u8]; 6] = [b"0", b"1", b"2", b"3", b"4", b"5"];
+    for payload in PAYLOADS {
+        publish(&bus, "room", payload).await;
+    }
+    for payload in PAYLOADS {
+        assert_eq!(next(&mut events).await, message("room", payload));
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_receiver_ends_the_subscription() {
+    let redis = RedisServer::tcp();
+    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let events = subscribed(&bus, &["room"]).await;
+    assert_eq!(subscribers(redis.port(), "room").await, 1);
+
+    drop(events);
+
+    let deadline = Instant::now() + STEP;
+    while subscribers(redis.port(), "room").await != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the subscription outlived its receiver"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_unix_socket_works_like_tcp() {
+    let dir = TempDir::new("unix");
+    let redis = RedisServer::unix(dir.path().join("redis.sock"));
+    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let mut events = subscribed(&bus, &["room"]).await;
+
+    publish(&bus, "room", b"over a unix socket").await;
+
+    assert_eq!(
+        next(&mut events).await,
+        message("room", b"over a unix socket")
+    );
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "socketio-bus-redis-{name}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
