@@ -17,6 +17,7 @@ use super::{
 use crate::engineio::Sid;
 use crate::ns::payload::Payload;
 use crate::operators::BroadcastOperator;
+use crate::server::glue::Namespaces;
 
 /// How many outgoing messages may wait for the bus before new ones are dropped (and counted).
 const PUBLISH_QUEUE: usize = 4096;
@@ -388,7 +389,16 @@ impl Shared {
         let Some(namespaces) = server.namespaces() else {
             return;
         };
-        BusStats::add(&self.stats.received);
+        if self.apply_message(&namespaces, message) {
+            BusStats::add(&self.stats.received);
+        } else {
+            BusStats::add(&self.stats.ignored);
+        }
+    }
+
+    /// Applies a parsed message; `false` when it concerned nothing here (an unknown
+    /// namespace, an ack nobody waits for).
+    fn apply_message(&self, namespaces: &Namespaces, message: BusMessage) -> bool {
         let namespace_of = |name: &str| namespaces.get(name);
         match message {
             BusMessage::Emit {
@@ -403,7 +413,7 @@ impl Shared {
                 volatile,
             } => {
                 let Some(ns) = namespace_of(&namespace) else {
-                    return;
+                    return false;
                 };
                 // Every socket is in the room of its own id, so skipped sids are rooms too.
                 except.extend(skip_sids);
@@ -422,6 +432,7 @@ impl Shared {
                         operator.emit(&event, payload);
                     }
                 }
+                true
             }
             BusMessage::Callback {
                 sid, id, payload, ..
@@ -432,8 +443,12 @@ impl Shared {
                         if replies.try_send((sid, payload)).is_err() {
                             tracing::debug!(id, "ack reply after its emit stopped waiting");
                         }
+                        true
                     }
-                    None => tracing::debug!(%sid, id, "ack reply for an unknown emit; ignored"),
+                    None => {
+                        tracing::debug!(%sid, id, "ack reply for an unknown emit; ignored");
+                        false
+                    }
                 }
             }
             BusMessage::Disconnect {
@@ -441,9 +456,11 @@ impl Shared {
                 selection,
                 ..
             } => {
-                if let Some(ns) = namespace_of(&namespace) {
-                    local_operator(ns, &selection).disconnect();
-                }
+                let Some(ns) = namespace_of(&namespace) else {
+                    return false;
+                };
+                local_operator(ns, &selection).disconnect();
+                true
             }
             BusMessage::EnterRoom {
                 namespace,
@@ -451,9 +468,11 @@ impl Shared {
                 room,
                 ..
             } => {
-                if let Some(ns) = namespace_of(&namespace) {
-                    local_operator(ns, &selection).join(&room);
-                }
+                let Some(ns) = namespace_of(&namespace) else {
+                    return false;
+                };
+                local_operator(ns, &selection).join(&room);
+                true
             }
             BusMessage::LeaveRoom {
                 namespace,
@@ -461,16 +480,20 @@ impl Shared {
                 room,
                 ..
             } => {
-                if let Some(ns) = namespace_of(&namespace) {
-                    local_operator(ns, &selection).leave(&room);
-                }
+                let Some(ns) = namespace_of(&namespace) else {
+                    return false;
+                };
+                local_operator(ns, &selection).leave(&room);
+                true
             }
             BusMessage::CloseRoom {
                 namespace, room, ..
             } => {
-                if let Some(ns) = namespace_of(&namespace) {
-                    ns.close_room(&room);
-                }
+                let Some(ns) = namespace_of(&namespace) else {
+                    return false;
+                };
+                ns.close_room(&room);
+                true
             }
         }
     }
