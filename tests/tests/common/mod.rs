@@ -2,6 +2,8 @@
 //! npm packages and the Python virtualenv.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod bus;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,14 +67,20 @@ impl Drop for ExampleProcess {
 /// `listening on <ip>:<port>`.
 pub fn spawn_example(name: &str, extra_env: &[(&str, &str)]) -> ExampleProcess {
     let mut cmd = Command::new(example_binary(name));
-    cmd.env("PORT", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.env("PORT", "0");
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn example");
+    spawn_until_ready(cmd, name)
+}
+
+/// Starts `cmd` and waits for its first stdout line, which ends with the address it listens
+/// on (`… listening on <ip>:<port>`).
+pub fn spawn_until_ready(mut cmd: Command, name: &str) -> ExampleProcess {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
     let stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

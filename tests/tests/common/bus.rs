@@ -1,0 +1,206 @@
+//! Message buses for the cluster tests: a private `redis-server` per test on a free port, the
+//! machine's RabbitMQ, and cluster nodes (ours and python-socketio's) on them.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{ExampleProcess, example_binary, require_venv_python, spawn_until_ready};
+
+/// A `redis-server` of this test only, killed when dropped.
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl RedisServer {
+    /// Starts one on a free loopback port and waits until it accepts connections.
+    pub fn start() -> RedisServer {
+        let port = free_port();
+        let mut server = RedisServer { child: None, port };
+        server.restart();
+        server
+    }
+
+    /// `redis://127.0.0.1:PORT/`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server (SIGKILL: no goodbye to its clients).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("redis-server is installed (scripts/test.sh installs it)");
+        self.child = Some(child);
+        wait_for_port(self.port, "redis-server");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The RabbitMQ the test command makes sure of (`SOCKETIO_TEST_AMQP_URL` overrides it).
+pub fn amqp_url() -> String {
+    std::env::var("SOCKETIO_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// A bus channel no other test uses, so tests sharing one broker never see each other.
+pub fn unique_channel(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// Which bus a node joins.
+#[derive(Clone)]
+pub enum Bus {
+    /// A Redis URL.
+    Redis(String),
+    /// An AMQP URL.
+    Amqp(String),
+}
+
+impl Bus {
+    fn flag(&self) -> [&str; 2] {
+        match self {
+            Bus::Redis(url) => ["--redis", url],
+            Bus::Amqp(url) => ["--amqp", url],
+        }
+    }
+}
+
+/// Starts our `cluster_node` example on `bus` and `channel`.
+pub fn rust_node(bus: &Bus, channel: &str) -> ExampleProcess {
+    let mut cmd = Command::new(example_binary("cluster_node"));
+    cmd.args(["--port", "0"])
+        .args(bus.flag())
+        .args(["--channel", channel]);
+    spawn_until_ready(cmd, "cluster_node")
+}
+
+/// Starts a python-socketio node (tests/python/cluster_node.py) on `bus` and `channel`.
+pub fn python_node(bus: &Bus, channel: &str) -> ExampleProcess {
+    let mut cmd = Command::new(require_venv_python());
+    cmd.current_dir(super::workspace_root())
+        .arg("tests/python/cluster_node.py")
+        .args(["--port", "0"])
+        .args(bus.flag())
+        .args(["--channel", channel]);
+    spawn_until_ready(cmd, "python cluster_node.py")
+}
+
+/// `node tests/js/cluster_checks.mjs --nodes …` plus `extra`, asserted to pass.
+pub fn run_cluster_checks(nodes: &[&ExampleProcess], extra: &[&str]) {
+    super::require_npm_package("socket.io-client");
+    let urls: Vec<String> = nodes.iter().map(|node| node.url()).collect();
+    let mut cmd = Command::new("node");
+    cmd.arg("tests/js/cluster_checks.mjs")
+        .args(["--nodes", &urls.join(",")])
+        .args(extra);
+    super::assert_script_passes(cmd, "cluster_checks.mjs");
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// Polls until something accepts TCP connections on `port` (a process start has no event
+/// to await).
+pub fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// An in-process node on `redis_url`: namespace `/` where every socket joins room `r` on
+/// connect, and `to-room` (room, …args) emits `room-message` (…args) to that room except the
+/// sender, then acks `"ok"`. Returns its address and its manager (for its host id and stats).
+pub async fn start_redis_node(redis_url: &str) -> (SocketAddr, socketio::manager::PubSubManager) {
+    use serde_json::{Value, json};
+    use socketio::SocketIo;
+    use socketio::manager::{PubSubManager, RedisBus};
+
+    let manager = PubSubManager::builder(RedisBus::new(redis_url).expect("redis url"))
+        .connect()
+        .await
+        .expect("redis reachable");
+    let io = SocketIo::builder()
+        .manager(manager.clone())
+        .namespace("/", |ns| {
+            ns.on_connect(|socket| async move {
+                socket.join("r");
+                Ok(())
+            })
+            .on("to-room", |socket, mut payload, ack| async move {
+                let room = match payload.args.first() {
+                    Some(Value::String(room)) => room.clone(),
+                    _ => return,
+                };
+                payload.args.remove(0);
+                socket.to(room).emit("room-message", payload);
+                if let Some(ack) = ack {
+                    let _ = ack.send(vec![json!("ok")]);
+                }
+            })
+        })
+        .build()
+        .expect("server");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = io
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, manager)
+}
+
+/// Events a test client received, in order.
+pub type Events = tokio::sync::mpsc::UnboundedReceiver<(String, socketio::Payload)>;
+
+/// Our client on `/` of the node at `addr`, recording every event.
+pub async fn recording_client(addr: SocketAddr) -> (socketio::client::Client, Events) {
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let client = socketio::client::Client::builder(format!("http://{addr}"))
+        .namespace("/", move |ns| {
+            ns.on_any(move |_socket, event, payload, _ack| {
+                let _ = tx.send((event, payload));
+                async {}
+            })
+        })
+        .connect()
+        .await
+        .expect("connect");
+    (client, events)
+}
