@@ -29,6 +29,8 @@ async fn within<F: Future>(what: &str, future: F) -> F::Output {
 enum Listen {
     Tcp(u16),
     Unix(PathBuf),
+    /// TLS only, with this certificate and key (PEM files).
+    Tls(u16, PathBuf, PathBuf),
 }
 
 /// A `redis-server` of this test, killed when dropped.
@@ -55,6 +57,13 @@ impl RedisServer {
             Listen::Unix(path) => command
                 .args(["--port", "0", "--unixsocketperm", "700", "--unixsocket"])
                 .arg(path),
+            Listen::Tls(port, cert, key) => command
+                .args(["--port", "0", "--tls-auth-clients", "no"])
+                .args(["--tls-port", &port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key),
         };
         let child = command
             .stdout(Stdio::null())
@@ -71,7 +80,7 @@ impl RedisServer {
 
     fn port(&self) -> u16 {
         match self.listen {
-            Listen::Tcp(port) => port,
+            Listen::Tcp(port) | Listen::Tls(port, ..) => port,
             Listen::Unix(_) => panic!("a unix socket server has no port"),
         }
     }
@@ -80,6 +89,7 @@ impl RedisServer {
         match &self.listen {
             Listen::Tcp(port) => format!("redis://127.0.0.1:{port}"),
             Listen::Unix(path) => format!("unix://{}", path.display()),
+            Listen::Tls(port, ..) => format!("rediss://127.0.0.1:{port}"),
         }
     }
 
@@ -88,7 +98,9 @@ impl RedisServer {
         let deadline = Instant::now() + STEP;
         loop {
             let ready = match &self.listen {
-                Listen::Tcp(port) => std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok(),
+                Listen::Tcp(port) | Listen::Tls(port, ..) => {
+                    std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()
+                }
                 Listen::Unix(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
             };
             if ready {
@@ -429,6 +441,66 @@ async fn a_unix_socket_works_like_tcp() {
         next(&mut events).await,
         message("room", b"over a unix socket")
     );
+}
+
+#[tokio::test]
+async fn rediss_speaks_tls_and_refuses_an_unknown_certificate() {
+    // A self-signed certificate is not among the webpki roots the driver trusts: the TLS
+    // handshake takes place and fails cleanly, without a panic or a hang.
+    let dir = TempDir::new("tls");
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, pem("CERTIFICATE", certified.cert.der())).unwrap();
+    std::fs::write(
+        &key,
+        pem("PRIVATE KEY", &certified.key_pair.serialize_der()),
+    )
+    .unwrap();
+    let redis = RedisServer::start(Listen::Tls(free_port(), cert, key));
+    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
+
+    let err = within("subscribe", bus.subscribe(channels(&["room"])))
+        .await
+        .expect_err("untrusted certificate");
+    assert!(
+        matches!(&err, BusError::Unavailable(reason) if reason.contains("certificate")),
+        "{err:?}"
+    );
+    let err = within("publish", bus.publish("room", Bytes::from_static(b"x")))
+        .await
+        .expect_err("untrusted certificate");
+    assert!(
+        matches!(&err, BusError::Unavailable(reason) if reason.contains("certificate")),
+        "{err:?}"
+    );
+}
+
+/// PEM armour for `der` (rcgen is built without its `pem` feature here).
+fn pem(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut base64 = String::new();
+    for chunk in der.chunks(3) {
+        let bytes = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let bits = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                base64.push(ALPHABET[(bits >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                base64.push('=');
+            }
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in base64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 /// A directory removed when dropped.
