@@ -201,10 +201,12 @@ impl<S: Side> Call<S> {
         &self.context
     }
 
+    #[cfg(feature = "client")]
     pub(crate) fn set_ack(&mut self, ack: Option<S::Ack>) {
         self.ack = ack;
     }
 
+    #[cfg(feature = "client")]
     pub(crate) fn set_reason(&mut self, reason: S::Reason) {
         self.reason = Some(reason);
     }

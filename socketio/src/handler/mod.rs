@@ -29,6 +29,7 @@ mod call;
 mod class;
 mod extract;
 
+#[cfg(feature = "client")]
 pub(crate) use call::CallKind;
 pub use call::{
     AckReply, BoxFuture, Call, CallError, Completion, ConnectOutcome, GuardOutcome, ServerContext,
