@@ -37,10 +37,8 @@ const PING_INTERVAL: Duration = Duration::from_secs(15);
 /// URLs: `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS through rustls, with the
 /// Mozilla roots of `webpki-roots`), `unix:///path/to/redis.sock[?db=N&user=…&pass=…]`.
 ///
-/// `rediss://` needs a rustls crypto provider: with the feature `client` the driver installs
-/// `ring` as the process default when none is set; without it the application installs one
-/// (`rustls::crypto::CryptoProvider::install_default`), or every TLS connection fails with
-/// [`BusError::Unavailable`].
+/// `rediss://` uses rustls' process-wide crypto provider; the driver installs `ring` as the
+/// default when the application chose none.
 ///
 /// Redis' client library reads a subscription's socket into a buffer of its own, so the
 /// bounded queue of [`BusOptions::queue_capacity`] limits what waits for the manager, not what
@@ -469,10 +467,9 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
-/// Redis' TLS uses rustls' process-wide crypto provider; the feature `client` brings `ring`,
-/// installed here when the application chose none.
+/// Redis' TLS uses rustls' process-wide crypto provider; `ring` is installed here when the
+/// application chose none.
 fn ensure_crypto_provider() {
-    #[cfg(feature = "client")]
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Another thread may have installed one in between, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
