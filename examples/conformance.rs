@@ -7,12 +7,13 @@
 //! Run: `PORT=3000 cargo run --release --example conformance`
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use socketio::engineio::{CorsOrigins, EngineConfig, EngineIo};
-use socketio::{ConnectError, NamespaceBuilder, Payload, Socket, SocketIo};
+use socketio::SocketIo;
+use socketio::engineio::{EngineConfig, EngineIo};
+use socketio_examples::contract::{
+    chat_namespace, echo_namespace, engine_options, shutdown_signal,
+};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -55,121 +56,4 @@ async fn main() -> std::io::Result<()> {
         io.shutdown();
     })
     .await
-}
-
-/// The engine options of both paths.
-fn engine_options(config: EngineConfig) -> EngineConfig {
-    config
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200))
-        .max_payload(1_000_000)
-        // The official JavaScript client sends everything it buffered in one POST; the byte
-        // limit above is what bounds a POST here.
-        .max_packets_per_post(1024)
-        // Test suites may run in a browser page served from another origin.
-        .cors_allowed_origins(CorsOrigins::Any)
-}
-
-/// `/` and `/custom`: report the auth, echo `message`, acknowledge `message-with-ack`.
-fn echo_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
-    ns.on_connect(|socket| async move {
-        let _ = socket.emit("auth", vec![socket.auth().clone()]);
-        Ok(())
-    })
-    .on("message", |socket, payload, _| async move {
-        let _ = socket.emit("message-back", payload);
-    })
-    .on("message-with-ack", |_, payload, ack| async move {
-        if let Some(ack) = ack {
-            let _ = ack.send(payload);
-        }
-    })
-}
-
-/// `/chat`: the interop contract for official clients.
-fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
-    ns.on_connect(|socket| async move {
-        if socket.auth().get("token") != Some(&json!("secret")) {
-            return Err(ConnectError::new("unauthorized"));
-        }
-        let _ = socket.emit("auth", vec![socket.auth().clone()]);
-        Ok(())
-    })
-    .on("echo", |socket, payload, _| async move {
-        let _ = socket.emit("echo", payload);
-    })
-    .on("echo-ack", |_, payload, ack| async move {
-        if let Some(ack) = ack {
-            let _ = ack.send(payload);
-        }
-    })
-    .on("join", |socket, payload, ack| async move {
-        let room = room_of(&payload);
-        socket.join(&room);
-        if let Some(ack) = ack {
-            let _ = ack.send(vec![Value::String(room)]);
-        }
-    })
-    .on("leave", |socket, payload, ack| async move {
-        let room = room_of(&payload);
-        socket.leave(&room);
-        if let Some(ack) = ack {
-            let _ = ack.send(vec![Value::String(room)]);
-        }
-    })
-    .on("to-room", |socket, mut payload, ack| async move {
-        let room = room_of(&payload);
-        if !payload.args.is_empty() {
-            payload.args.remove(0);
-        }
-        socket.to(room).emit("room-message", payload);
-        if let Some(ack) = ack {
-            let _ = ack.send(vec![json!("ok")]);
-        }
-    })
-    .on("request-ack", |socket, payload, _| async move {
-        // The reply arrives in a callback, so this client's next events are not held up.
-        let replier = socket.clone();
-        socket.emit_with_callback(
-            "ack-request",
-            payload,
-            Duration::from_secs(5),
-            move |reply| {
-                if let Ok(reply) = reply {
-                    let _ = replier.emit("ack-result", reply);
-                }
-            },
-        );
-    })
-    .on("disconnect-me", |socket, _, _| async move {
-        socket.disconnect();
-    })
-    .on_disconnect(|socket, _reason| async move {
-        announce_departure(&socket);
-    })
-}
-
-fn room_of(payload: &Payload) -> String {
-    match payload.args.first() {
-        Some(Value::String(room)) => room.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    }
-}
-
-/// Tells every other `/chat` socket that `socket` left.
-fn announce_departure(socket: &Arc<Socket>) {
-    socket
-        .broadcast()
-        .emit("peer-left", vec![Value::String(socket.id().to_string())]);
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
