@@ -1,0 +1,38 @@
+//! The cluster checks of CONTRACTS.md §4 over RabbitMQ: our nodes alone, and mixed with a
+//! python-socketio node (`AsyncAioPikaManager`) and its write-only emitter. Each test uses its
+//! own exchange, so tests sharing the broker never see each other.
+
+mod common;
+
+use common::bus::{Bus, amqp_url, python_node, run_cluster_checks, rust_node, unique_channel};
+
+#[test]
+fn two_rust_nodes() {
+    let bus = Bus::Amqp(amqp_url());
+    let channel = unique_channel("two-rust-nodes");
+    let (a, b) = (rust_node(&bus, &channel), rust_node(&bus, &channel));
+    run_cluster_checks(&[&a, &b], &["--transport", "default"]);
+}
+
+#[test]
+fn mixed_with_a_python_node_and_a_python_emitter() {
+    let bus = Bus::Amqp(amqp_url());
+    let channel = unique_channel("mixed");
+    let (ours, python) = (rust_node(&bus, &channel), python_node(&bus, &channel));
+    let python_bin = common::require_venv_python();
+    let emit = format!(
+        "{} tests/python/bus_emit.py --amqp {} --channel {channel} --namespace /chat \
+         --room {{room}} --event room-message --data '\"{{marker}}\"'",
+        python_bin.display(),
+        amqp_url()
+    );
+    run_cluster_checks(
+        &[&ours, &python],
+        &[
+            "--python-emit",
+            &emit,
+            "--python-emit-expect",
+            r#"["{marker}"]"#,
+        ],
+    );
+}

@@ -1,0 +1,57 @@
+//! Several `cluster_node` processes on one private Redis behave as one server for official JS
+//! clients spread over them (CONTRACTS.md §4), alone and mixed with python-socketio nodes and a
+//! python-socketio write-only emitter on the same bus.
+
+mod common;
+
+use common::bus::{Bus, RedisServer, python_node, run_cluster_checks, rust_node};
+
+const CHANNEL: &str = "socketio";
+
+#[test]
+fn two_rust_nodes_over_websocket() {
+    let redis = RedisServer::start();
+    let bus = Bus::Redis(redis.url());
+    let (a, b) = (rust_node(&bus, CHANNEL), rust_node(&bus, CHANNEL));
+    run_cluster_checks(&[&a, &b], &["--transport", "websocket"]);
+}
+
+#[test]
+fn three_rust_nodes_over_polling() {
+    let redis = RedisServer::start();
+    let bus = Bus::Redis(redis.url());
+    let nodes = [
+        rust_node(&bus, CHANNEL),
+        rust_node(&bus, CHANNEL),
+        rust_node(&bus, CHANNEL),
+    ];
+    run_cluster_checks(
+        &nodes.iter().collect::<Vec<_>>(),
+        &["--transport", "polling"],
+    );
+}
+
+/// A python-socketio node and ours in one cluster, both directions of every check, plus
+/// python's `RedisManager(write_only=True)` reaching room members on both nodes.
+#[test]
+fn mixed_with_a_python_node_and_a_python_emitter() {
+    let redis = RedisServer::start();
+    let bus = Bus::Redis(redis.url());
+    let (ours, python) = (rust_node(&bus, CHANNEL), python_node(&bus, CHANNEL));
+    let python_bin = common::require_venv_python();
+    let emit = format!(
+        "{} tests/python/bus_emit.py --redis {} --namespace /chat --room {{room}} \
+         --event room-message --data '\"{{marker}}\"' --data '{{\"b\": {{\"$binary\": \"00ff\"}}}}'",
+        python_bin.display(),
+        redis.url()
+    );
+    run_cluster_checks(
+        &[&ours, &python],
+        &[
+            "--python-emit",
+            &emit,
+            "--python-emit-expect",
+            r#"["{marker}", {"b": {"$binary": "00ff"}}]"#,
+        ],
+    );
+}
