@@ -120,9 +120,27 @@ impl BroadcastOperator {
         }
     }
 
-    /// The chosen sockets.
+    /// The chosen sockets of this node.
     pub fn sockets(&self) -> Vec<Arc<Socket>> {
         self.ns.select(&self.target)
+    }
+
+    /// The chosen sockets of every node (of this one with a [`local`](Self::local) target
+    /// or a manager for one process): ids, rooms and the node each is on. Other nodes have
+    /// the manager's request timeout to answer; python-socketio nodes never do.
+    ///
+    /// ```no_run
+    /// # async fn demo(io: socketio::SocketIo) {
+    /// for socket in io.to("lobby").fetch_sockets().await {
+    ///     println!("{} on {} is in {:?}", socket.id, socket.node, socket.rooms);
+    /// }
+    /// # }
+    /// ```
+    pub async fn fetch_sockets(&self) -> Vec<crate::manager::SocketInfo> {
+        self.ns
+            .manager()
+            .fetch_sockets(self.ns.name(), &self.target)
+            .await
     }
 
     /// Emits `event` to every chosen socket, on every node with a pub/sub manager; returns

@@ -16,8 +16,9 @@ use common::eio::within;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_bus_messages_are_ignored_and_nothing_else_is_affected() {
     let redis = RedisServer::start();
-    let (node, manager) = start_redis_node(&redis.url()).await;
-    let (client, mut events) = recording_client(node).await;
+    let node = start_redis_node(&redis.url()).await;
+    let manager = node.manager.clone();
+    let (client, mut events) = recording_client(node.addr).await;
     let host_id = manager.host_id().to_owned();
 
     let ten_megabytes = format!(

@@ -35,11 +35,11 @@ fn message(text: &str) -> Payload {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_keeps_local_delivery_and_cross_node_delivery_comes_back() {
     let mut redis = RedisServer::start();
-    let (node_a, _) = start_redis_node(&redis.url()).await;
-    let (node_b, manager_b) = start_redis_node(&redis.url()).await;
-    let (sender, _) = recording_client(node_a).await;
-    let (_local_peer, mut local_events) = recording_client(node_a).await;
-    let (_remote_peer, mut remote_events) = recording_client(node_b).await;
+    let node_a = start_redis_node(&redis.url()).await;
+    let node_b = start_redis_node(&redis.url()).await;
+    let (sender, _) = recording_client(node_a.addr).await;
+    let (_local_peer, mut local_events) = recording_client(node_a.addr).await;
+    let (_remote_peer, mut remote_events) = recording_client(node_b.addr).await;
 
     sender.emit("to-room", message("before")).expect("emit");
     assert_eq!(next_room_message(&mut local_events).await, "before");
@@ -99,7 +99,7 @@ async fn a_redis_outage_keeps_local_delivery_and_cross_node_delivery_comes_back(
     }
     assert!(first_seen.starts_with("after-"), "{first_seen}");
     assert!(
-        manager_b.stats().reconnects() >= 1,
+        node_b.manager.stats().reconnects() >= 1,
         "node B's subscription reports its comeback"
     );
 }

@@ -5,6 +5,7 @@
 #[cfg(feature = "amqp")]
 mod amqp;
 mod bus;
+mod cluster;
 mod emitter;
 pub(crate) mod local;
 pub(crate) mod message;
@@ -16,6 +17,7 @@ mod redis;
 #[cfg_attr(docsrs, doc(cfg(feature = "amqp")))]
 pub use amqp::AmqpBus;
 pub use bus::{BusDriver, BusError, BusEvent, BusFuture, BusOptions};
+pub use cluster::SocketInfo;
 #[cfg(feature = "amqp")]
 pub use emitter::AmqpEmitter;
 pub use emitter::Emitter;
@@ -74,6 +76,39 @@ pub trait Manager: Send + Sync + 'static {
 
     /// The sockets of `namespace` that `target` chooses.
     fn select(&self, namespace: &str, target: &BroadcastTarget) -> Vec<Sid>;
+
+    /// The sockets of `namespace` that `target` chooses, on every node: their ids and rooms.
+    /// A manager for one process answers from [`select`](Self::select) and
+    /// [`rooms_of`](Self::rooms_of).
+    fn fetch_sockets<'a>(
+        &'a self,
+        namespace: &'a str,
+        target: &'a BroadcastTarget,
+    ) -> BusFuture<'a, Vec<SocketInfo>> {
+        let sockets = self
+            .select(namespace, target)
+            .into_iter()
+            .map(|sid| SocketInfo {
+                rooms: self.rooms_of(namespace, &sid),
+                id: sid.to_string(),
+                namespace: namespace.to_owned(),
+                node: "local".to_owned(),
+            })
+            .collect();
+        Box::pin(std::future::ready(sockets))
+    }
+
+    /// The rooms of `namespace` that have members on any node, sorted.
+    fn all_rooms<'a>(&'a self, namespace: &'a str) -> BusFuture<'a, Vec<String>> {
+        let mut rooms = self.rooms(namespace);
+        rooms.sort();
+        Box::pin(std::future::ready(rooms))
+    }
+
+    /// How many server nodes are alive, this one included.
+    fn server_count(&self) -> BusFuture<'_, usize> {
+        Box::pin(std::future::ready(1))
+    }
 
     /// Called once by [`SocketIoBuilder::build`](crate::SocketIoBuilder::build) with the
     /// server this manager serves, so that a pub/sub manager can apply what other nodes

@@ -2,14 +2,16 @@
 //! behave as one. Every cross-node operation is applied here first and then published; what
 //! other nodes publish is applied to this node's sockets.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::bus::{BusDriver, BusError, BusEvent};
+use super::bus::{BusDriver, BusError, BusEvent, BusFuture};
+use super::cluster::{Answer, ClusterMessage, Peers, Query, SocketInfo, WireSocket};
 use super::message::{BusMessage, CallbackRef, Selection};
 use super::{
     BroadcastTarget, ClusterEmit, ClusterOp, LocalManager, Manager, RemoteAcks, ServerNode,
@@ -21,6 +23,15 @@ use crate::server::glue::Namespaces;
 
 /// How many outgoing messages may wait for the bus before new ones are dropped (and counted).
 const PUBLISH_QUEUE: usize = 4096;
+
+/// How many requests from one query may be outstanding (one reply per peer is expected).
+const REPLIES_PER_QUERY: usize = 256;
+
+/// A message for the bus: on the main channel (python-socketio's) or on the cluster channel.
+enum Outgoing {
+    Main(Bytes),
+    Cluster(Bytes),
+}
 
 /// Counters of what went over the bus, to watch a node's health.
 #[derive(Debug, Default)]
@@ -70,6 +81,8 @@ pub struct PubSubManagerBuilder {
     retry_at_start: bool,
     max_message_size: usize,
     remote_ack_timeout: Duration,
+    heartbeat_interval: Duration,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for PubSubManagerBuilder {
@@ -108,11 +121,25 @@ impl PubSubManagerBuilder {
         self
     }
 
+    /// How often this node tells the others it is alive (default 2 s); a node silent for
+    /// three intervals no longer counts.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// How long a cluster-wide query waits for the other nodes (default 1 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
     /// Subscribes to the bus and returns the manager, ready for
     /// [`SocketIoBuilder::manager`](crate::SocketIoBuilder::manager). Fails when the bus
     /// cannot be reached, unless [`retry_at_start`](Self::retry_at_start) is set.
     pub async fn connect(self) -> Result<PubSubManager, BusError> {
-        let channels = vec![self.channel.clone()];
+        let cluster_channel = format!("{}-cluster", self.channel);
+        let channels = vec![self.channel.clone(), cluster_channel.clone()];
         let mut attempt = 0;
         let subscription = loop {
             match self.bus.subscribe(channels.clone()).await {
@@ -129,6 +156,11 @@ impl PubSubManagerBuilder {
         let shared = Arc::new(Shared {
             local: LocalManager::new(),
             channel: self.channel,
+            cluster_channel,
+            peers: Mutex::new(Peers::new(self.heartbeat_interval * 3)),
+            queries: Mutex::new(HashMap::new()),
+            next_query: AtomicU64::new(1),
+            request_timeout: self.request_timeout,
             host_id: Sid::generate().to_string(),
             max_message_size: self.max_message_size,
             remote_ack_timeout: self.remote_ack_timeout,
@@ -142,9 +174,11 @@ impl PubSubManagerBuilder {
         tokio::spawn(publisher(
             self.bus,
             shared.channel.clone(),
+            shared.cluster_channel.clone(),
             queue,
             shared.stats.clone(),
         ));
+        tokio::spawn(heartbeat(Arc::downgrade(&shared), self.heartbeat_interval));
         Ok(PubSubManager { shared })
     }
 }
@@ -186,10 +220,16 @@ impl std::fmt::Debug for PubSubManager {
 struct Shared {
     local: LocalManager,
     channel: String,
+    cluster_channel: String,
+    peers: Mutex<Peers>,
+    /// Cluster-wide queries made here and waiting for answers, by request id.
+    queries: Mutex<HashMap<u64, mpsc::Sender<(String, Answer)>>>,
+    next_query: AtomicU64,
+    request_timeout: Duration,
     host_id: String,
     max_message_size: usize,
     remote_ack_timeout: Duration,
-    outbox: mpsc::Sender<bytes::Bytes>,
+    outbox: mpsc::Sender<Outgoing>,
     server: OnceLock<ServerNode>,
     subscription: Mutex<Option<mpsc::Receiver<BusEvent>>>,
     /// Emits with ack made here and waiting for replies from other nodes, by `(room, id)`.
@@ -207,6 +247,8 @@ impl PubSubManager {
             retry_at_start: false,
             max_message_size: 1 << 20,
             remote_ack_timeout: Duration::from_secs(60),
+            heartbeat_interval: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(1),
         }
     }
 
@@ -248,6 +290,69 @@ impl Manager for PubSubManager {
 
     fn select(&self, namespace: &str, target: &BroadcastTarget) -> Vec<Sid> {
         self.shared.local.select(namespace, target)
+    }
+
+    fn fetch_sockets<'a>(
+        &'a self,
+        namespace: &'a str,
+        target: &'a BroadcastTarget,
+    ) -> BusFuture<'a, Vec<SocketInfo>> {
+        Box::pin(async move {
+            let shared = &self.shared;
+            let Some(namespaces) = shared.server.get().and_then(ServerNode::namespaces) else {
+                return Vec::new();
+            };
+            let mut sockets = shared.local_sockets(&namespaces, namespace, target);
+            if target.local {
+                return sockets;
+            }
+            let mut except = target.except.clone();
+            except.extend(target.skip.iter().map(Sid::to_string));
+            let query = Query::Sockets {
+                namespace: namespace.to_owned(),
+                rooms: target.rooms.clone(),
+                except_rooms: except,
+            };
+            for (node, answer) in shared.ask_peers(query).await {
+                if let Answer::Sockets(found) = answer {
+                    sockets.extend(found.into_iter().map(|socket| SocketInfo {
+                        id: socket.id,
+                        namespace: namespace.to_owned(),
+                        rooms: socket.rooms,
+                        node: node.clone(),
+                    }));
+                }
+            }
+            sockets
+        })
+    }
+
+    fn all_rooms<'a>(&'a self, namespace: &'a str) -> BusFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let mut rooms: Vec<String> = self.shared.local.rooms(namespace);
+            let query = Query::Rooms {
+                namespace: namespace.to_owned(),
+            };
+            for (_, answer) in self.shared.ask_peers(query).await {
+                if let Answer::Rooms(found) = answer {
+                    rooms.extend(found);
+                }
+            }
+            rooms.sort();
+            rooms.dedup();
+            rooms
+        })
+    }
+
+    fn server_count(&self) -> BusFuture<'_, usize> {
+        let peers = self
+            .shared
+            .peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .alive(Instant::now())
+            .len();
+        Box::pin(async move { peers + 1 })
     }
 
     fn attach(&self, server: ServerNode) {
@@ -360,7 +465,7 @@ impl Shared {
 
     /// Queues a message for the publisher task; never waits.
     fn send(&self, message: BusMessage) {
-        if let Err(err) = self.outbox.try_send(message.encode()) {
+        if let Err(err) = self.outbox.try_send(Outgoing::Main(message.encode())) {
             BusStats::add(&self.stats.publish_failures);
             tracing::warn!(method = message.method(), %err, "bus publish queue: message dropped");
         }
@@ -498,6 +603,181 @@ impl Shared {
         }
     }
 
+    fn send_cluster(&self, message: ClusterMessage) {
+        if self
+            .outbox
+            .try_send(Outgoing::Cluster(message.encode()))
+            .is_err()
+        {
+            BusStats::add(&self.stats.publish_failures);
+            tracing::warn!("bus publish queue full: cluster message dropped");
+        }
+    }
+
+    fn send_heartbeat(&self) {
+        self.send_cluster(ClusterMessage::Heartbeat {
+            host_id: self.host_id.clone(),
+        });
+    }
+
+    /// Applies one message of the cluster channel: heartbeats, queries, answers.
+    fn apply_cluster(&self, server: &ServerNode, bytes: &[u8]) {
+        let message = match ClusterMessage::decode(bytes, self.max_message_size) {
+            Ok(message) => message,
+            Err(err) => {
+                BusStats::add(&self.stats.ignored);
+                tracing::warn!(%err, "ignoring a cluster message");
+                return;
+            }
+        };
+        if message.host_id() == self.host_id {
+            return;
+        }
+        let newcomer = self
+            .peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .seen(message.host_id(), Instant::now());
+        if newcomer {
+            // Answer at once, so a node that just started knows its peers without waiting
+            // for their next heartbeat.
+            self.send_heartbeat();
+        }
+        match message {
+            ClusterMessage::Heartbeat { .. } => {}
+            ClusterMessage::Request {
+                host_id,
+                request_id,
+                query,
+            } => {
+                let Some(namespaces) = server.namespaces() else {
+                    return;
+                };
+                let answer = self.answer(&namespaces, query);
+                self.send_cluster(ClusterMessage::Response {
+                    host_id: self.host_id.clone(),
+                    to: host_id,
+                    request_id,
+                    answer,
+                });
+            }
+            ClusterMessage::Response {
+                host_id,
+                to,
+                request_id,
+                answer,
+            } => {
+                if to != self.host_id {
+                    return;
+                }
+                let waiting = self
+                    .queries
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&request_id)
+                    .cloned();
+                if let Some(replies) = waiting {
+                    let _ = replies.try_send((host_id, answer));
+                }
+            }
+        }
+    }
+
+    /// This node's part of a cluster-wide query.
+    fn answer(&self, namespaces: &Namespaces, query: Query) -> Answer {
+        match query {
+            Query::Sockets {
+                namespace,
+                rooms,
+                except_rooms,
+            } => {
+                let target = BroadcastTarget {
+                    rooms,
+                    except: except_rooms,
+                    ..BroadcastTarget::default()
+                };
+                Answer::Sockets(
+                    self.local_sockets(namespaces, &namespace, &target)
+                        .into_iter()
+                        .map(|info| WireSocket {
+                            id: info.id,
+                            rooms: info.rooms,
+                        })
+                        .collect(),
+                )
+            }
+            Query::Rooms { namespace } => Answer::Rooms(self.local.rooms(&namespace)),
+        }
+    }
+
+    fn local_sockets(
+        &self,
+        namespaces: &Namespaces,
+        namespace: &str,
+        target: &BroadcastTarget,
+    ) -> Vec<SocketInfo> {
+        let Some(ns) = namespaces.get(namespace) else {
+            return Vec::new();
+        };
+        BroadcastOperator::with_target(ns, target.clone())
+            .sockets()
+            .iter()
+            .map(|socket| SocketInfo {
+                id: socket.id().to_string(),
+                namespace: namespace.to_owned(),
+                rooms: socket.rooms(),
+                node: self.host_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Asks every live peer and gathers their answers until all answered or the request
+    /// timeout.
+    async fn ask_peers(&self, query: Query) -> Vec<(String, Answer)> {
+        let mut expected: HashSet<String> = self
+            .peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .alive(Instant::now())
+            .into_iter()
+            .collect();
+        if expected.is_empty() {
+            return Vec::new();
+        }
+        let request_id = self.next_query.fetch_add(1, Ordering::Relaxed);
+        let (replies, mut answers) = mpsc::channel(REPLIES_PER_QUERY);
+        self.queries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(request_id, replies);
+        self.send_cluster(ClusterMessage::Request {
+            host_id: self.host_id.clone(),
+            request_id,
+            query,
+        });
+        let mut gathered = Vec::new();
+        let deadline = tokio::time::sleep(self.request_timeout);
+        tokio::pin!(deadline);
+        while !expected.is_empty() {
+            tokio::select! {
+                _ = &mut deadline => break,
+                answer = answers.recv() => match answer {
+                    Some((host_id, answer)) => {
+                        if expected.remove(&host_id) {
+                            gathered.push((host_id, answer));
+                        }
+                    }
+                    None => break,
+                },
+            }
+        }
+        self.queries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&request_id);
+        gathered
+    }
+
     /// Emits with an ack to this node's chosen sockets; each reply travels back to `asker`
     /// as a `callback` message.
     fn deliver_with_remote_ack(
@@ -525,7 +805,7 @@ impl Shared {
                     id: callback.id,
                     payload,
                 };
-                if outbox.try_send(message.encode()).is_err() {
+                if outbox.try_send(Outgoing::Main(message.encode())).is_err() {
                     BusStats::add(&stats.publish_failures);
                     tracing::warn!("bus publish queue full: ack reply dropped");
                 }
@@ -550,11 +830,16 @@ fn local_operator(
 async fn publisher(
     bus: Arc<dyn BusDriver>,
     channel: String,
-    mut queue: mpsc::Receiver<bytes::Bytes>,
+    cluster_channel: String,
+    mut queue: mpsc::Receiver<Outgoing>,
     stats: Arc<BusStats>,
 ) {
     while let Some(message) = queue.recv().await {
-        match bus.publish(&channel, message).await {
+        let (channel, message) = match message {
+            Outgoing::Main(bytes) => (&channel, bytes),
+            Outgoing::Cluster(bytes) => (&cluster_channel, bytes),
+        };
+        match bus.publish(channel, message).await {
             Ok(()) => BusStats::add(&stats.published),
             Err(err) => {
                 BusStats::add(&stats.publish_failures);
@@ -578,6 +863,12 @@ async fn listen(shared: Arc<Shared>, mut subscription: mpsc::Receiver<BusEvent>)
                 }
                 shared.apply(&server, &payload);
             }
+            BusEvent::Message { channel, payload } if channel == shared.cluster_channel => {
+                if server.namespaces().is_none() {
+                    break;
+                }
+                shared.apply_cluster(&server, &payload);
+            }
             BusEvent::Message { channel, .. } => {
                 tracing::debug!(%channel, "message on an unexpected channel; ignored");
             }
@@ -590,8 +881,22 @@ async fn listen(shared: Arc<Shared>, mut subscription: mpsc::Receiver<BusEvent>)
                     BusStats::add(&shared.stats.reconnects);
                     tracing::info!("message bus back; this node rejoined the cluster");
                 }
+                shared.send_heartbeat();
                 was_down = false;
             }
         }
+    }
+}
+
+/// Tells the other nodes this one is alive, until the manager is dropped.
+async fn heartbeat(shared: Weak<Shared>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        shared.send_heartbeat();
     }
 }

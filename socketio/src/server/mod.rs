@@ -364,6 +364,21 @@ impl SocketIo {
             .unwrap_or_default()
     }
 
+    /// The rooms of namespace `name` with members on any node, sorted (socket id rooms
+    /// included); see [`BroadcastOperator::fetch_sockets`] for who answers.
+    pub async fn all_rooms(&self, name: &str) -> Vec<String> {
+        match self.namespaces.get(name) {
+            Some(ns) => ns.manager().all_rooms(name).await,
+            None => Vec::new(),
+        }
+    }
+
+    /// How many server nodes share this server's manager, this one included (1 without a
+    /// pub/sub manager). Nodes count while their heartbeats arrive.
+    pub async fn server_count(&self) -> usize {
+        self.namespaces.manager().server_count().await
+    }
+
     /// The Engine.IO server underneath.
     pub fn engine(&self) -> &EngineIo<SocketIoHandler> {
         &self.engine

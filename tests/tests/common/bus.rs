@@ -140,10 +140,20 @@ pub fn wait_for_port(port: u16, what: &str) {
     }
 }
 
+/// A node started by [`start_redis_node`].
+pub struct Node {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its manager (host id, stats).
+    pub manager: socketio::manager::PubSubManager,
+    /// Its server handle.
+    pub io: socketio::SocketIo,
+}
+
 /// An in-process node on `redis_url`: namespace `/` where every socket joins room `r` on
-/// connect, and `to-room` (room, …args) emits `room-message` (…args) to that room except the
-/// sender, then acks `"ok"`. Returns its address and its manager (for its host id and stats).
-pub async fn start_redis_node(redis_url: &str) -> (SocketAddr, socketio::manager::PubSubManager) {
+/// connect, `to-room` (room, …args) emits `room-message` (…args) to that room except the
+/// sender, then acks `"ok"`, and `join` (room) joins a room and acks.
+pub async fn start_redis_node(redis_url: &str) -> Node {
     use serde_json::{Value, json};
     use socketio::SocketIo;
     use socketio::manager::{PubSubManager, RedisBus};
@@ -170,6 +180,14 @@ pub async fn start_redis_node(redis_url: &str) -> (SocketAddr, socketio::manager
                     let _ = ack.send(vec![json!("ok")]);
                 }
             })
+            .on("join", |socket, payload, ack| async move {
+                if let Some(Value::String(room)) = payload.args.first() {
+                    socket.join(room);
+                }
+                if let Some(ack) = ack {
+                    let _ = ack.send(payload);
+                }
+            })
         })
         .build()
         .expect("server");
@@ -183,7 +201,7 @@ pub async fn start_redis_node(redis_url: &str) -> (SocketAddr, socketio::manager
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    (addr, manager)
+    Node { addr, manager, io }
 }
 
 /// Events a test client received, in order.
