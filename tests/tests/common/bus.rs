@@ -207,13 +207,36 @@ pub async fn start_redis_node(redis_url: &str) -> Node {
 /// Events a test client received, in order.
 pub type Events = tokio::sync::mpsc::UnboundedReceiver<(String, socketio::Payload)>;
 
-/// Our client on `/` of the node at `addr`, recording every event.
+/// Our client on `/` of the server at `addr`, recording every event, answering every ack
+/// request with `("got", …args)`, and recording a disconnect as the event `disconnect` with
+/// the reason as its argument.
 pub async fn recording_client(addr: SocketAddr) -> (socketio::client::Client, Events) {
+    recording_client_on(addr, "/", serde_json::Value::Null).await
+}
+
+/// Like [`recording_client`], on namespace `namespace` with `auth`.
+pub async fn recording_client_on(
+    addr: SocketAddr,
+    namespace: &str,
+    auth: serde_json::Value,
+) -> (socketio::client::Client, Events) {
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let on_leave = tx.clone();
     let client = socketio::client::Client::builder(format!("http://{addr}"))
-        .namespace("/", move |ns| {
-            ns.on_any(move |_socket, event, payload, _ack| {
+        .namespace(namespace, move |ns| {
+            let ns = if auth.is_null() { ns } else { ns.auth(auth) };
+            ns.on_any(move |_socket, event, payload, ack| {
+                if let Some(ack) = ack {
+                    let mut reply = payload.clone();
+                    reply.args.insert(0, serde_json::json!("got"));
+                    let _ = ack.send(reply);
+                }
                 let _ = tx.send((event, payload));
+                async {}
+            })
+            .on_disconnect(move |_socket, reason| {
+                let reason = serde_json::Value::String(reason.as_str().to_owned());
+                let _ = on_leave.send(("disconnect".to_owned(), vec![reason].into()));
                 async {}
             })
         })
@@ -221,4 +244,24 @@ pub async fn recording_client(addr: SocketAddr) -> (socketio::client::Client, Ev
         .await
         .expect("connect");
     (client, events)
+}
+
+/// The next event named `name`, skipping others.
+pub async fn next_event(events: &mut Events, name: &str) -> socketio::Payload {
+    super::eio::within(&format!("event {name}"), async {
+        loop {
+            let (event, payload) = events.recv().await.expect("client alive");
+            if event == name {
+                return payload;
+            }
+        }
+    })
+    .await
+}
+
+/// The next event, whatever it is.
+pub async fn next_any(events: &mut Events) -> (String, socketio::Payload) {
+    super::eio::within("an event", events.recv())
+        .await
+        .expect("client alive")
 }
