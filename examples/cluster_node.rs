@@ -55,9 +55,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let options = parse_options().map_err(|err| {
+    let options = parse_options().inspect_err(|_| {
         eprintln!("usage: cluster_node [--port P] (--redis URL | --amqp URL) [--channel NAME]");
-        err
     })?;
 
     let manager = match &options.bus {

@@ -27,6 +27,9 @@ const PUBLISH_QUEUE: usize = 4096;
 /// How many requests from one query may be outstanding (one reply per peer is expected).
 const REPLIES_PER_QUERY: usize = 256;
 
+/// Where the replies to an emit with ack made here go, by `(room, ack id)`.
+type WaitingAcks = HashMap<(String, u64), mpsc::Sender<(String, Payload)>>;
+
 /// A message for the bus: on the main channel (python-socketio's) or on the cluster channel.
 enum Outgoing {
     Main(Bytes),
@@ -233,7 +236,7 @@ struct Shared {
     server: OnceLock<ServerNode>,
     subscription: Mutex<Option<mpsc::Receiver<BusEvent>>>,
     /// Emits with ack made here and waiting for replies from other nodes, by `(room, id)`.
-    waiting_acks: Mutex<HashMap<(String, u64), mpsc::Sender<(String, Payload)>>>,
+    waiting_acks: Mutex<WaitingAcks>,
     next_ack: AtomicU64,
     stats: Arc<BusStats>,
 }
@@ -407,9 +410,7 @@ impl Manager for PubSubManager {
 }
 
 impl Shared {
-    fn lock_acks(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, u64), mpsc::Sender<(String, Payload)>>> {
+    fn lock_acks(&self) -> std::sync::MutexGuard<'_, WaitingAcks> {
         self.waiting_acks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
