@@ -723,6 +723,88 @@ mod tests {
         );
     }
 
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// JSON values of every shape, a few levels deep.
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                "[a-z_]{0,8}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(4, 32, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::btree_map("[a-z_]{1,10}", inner, 0..6)
+                        .prop_map(|map| Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Objects that look like bus messages, with any keys python-socketio uses and
+        /// values of any type.
+        fn message_like() -> impl Strategy<Value = Value> {
+            let key = prop_oneof![
+                Just("method"),
+                Just("event"),
+                Just("data"),
+                Just("binary"),
+                Just("namespace"),
+                Just("room"),
+                Just("skip_sid"),
+                Just("callback"),
+                Just("host_id"),
+                Just("sid"),
+                Just("id"),
+                Just("args"),
+                Just("rooms"),
+                Just("except_rooms"),
+                Just("volatile"),
+            ];
+            let method = prop_oneof![
+                Just("emit"),
+                Just("callback"),
+                Just("disconnect"),
+                Just("enter_room"),
+                Just("leave_room"),
+                Just("close_room"),
+                Just("other"),
+            ];
+            (method, prop::collection::vec((key, json_value()), 0..10)).prop_map(
+                |(method, fields)| {
+                    let mut map = Map::new();
+                    map.insert("method".into(), Value::from(method));
+                    for (key, value) in fields {
+                        map.insert(key.to_owned(), value);
+                    }
+                    Value::Object(map)
+                },
+            )
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                let _ = BusMessage::decode(&bytes, LIMIT);
+            }
+
+            #[test]
+            fn message_shaped_json_never_panics_and_what_parses_round_trips(
+                value in message_like()
+            ) {
+                let text = value.to_string();
+                if let Ok(message) = BusMessage::decode(text.as_bytes(), LIMIT) {
+                    let again = BusMessage::decode(&message.encode(), LIMIT);
+                    prop_assert_eq!(again, Ok(message));
+                }
+            }
+        }
+    }
+
     #[test]
     fn deep_json_is_an_error_not_a_stack_overflow() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
