@@ -36,3 +36,28 @@ fn mixed_with_a_python_node_and_a_python_emitter() {
         ],
     );
 }
+
+/// Our AMQP emitter reaches the clients of an in-process node on the same exchange.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_amqp_emitter_reaches_a_node() {
+    use serde_json::json;
+    use socketio::manager::{AmqpBus, AmqpEmitter, PubSubManager};
+
+    let channel = unique_channel("emitter");
+    let manager = PubSubManager::builder(AmqpBus::new(&amqp_url()).expect("url"))
+        .channel(&channel)
+        .connect()
+        .await
+        .expect("RabbitMQ reachable");
+    let node = common::bus::start_node(manager).await;
+    let (_client, mut events) = common::bus::recording_client(node.addr).await;
+    AmqpEmitter::new(&amqp_url())
+        .expect("url")
+        .channel(&channel)
+        .to("r")
+        .emit("room-message", vec![json!("over amqp")])
+        .await
+        .expect("emit");
+    let got = common::bus::next_event(&mut events, "room-message").await;
+    assert_eq!(got.args, [json!("over amqp")]);
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use socketio::Payload;
 
-use common::bus::{Events, RedisServer, recording_client, start_redis_node};
+use common::bus::{Events, RedisServer, recording_client, start_node, start_redis_node};
 use common::eio::within;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -102,4 +102,41 @@ async fn a_redis_outage_keeps_local_delivery_and_cross_node_delivery_comes_back(
         node_b.manager.stats().reconnects() >= 1,
         "node B's subscription reports its comeback"
     );
+}
+
+/// A bus that is down at start is a clear error, or, when asked, a wait until it is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_down_at_start_is_an_error_or_a_retry() {
+    use socketio::manager::{BusError, PubSubManager, RedisBus};
+
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    redis.kill();
+    let refused = PubSubManager::builder(RedisBus::new(&url).expect("url"))
+        .connect()
+        .await;
+    assert!(
+        matches!(refused, Err(BusError::Unavailable(_))),
+        "{refused:?}"
+    );
+
+    let retrying = tokio::spawn(
+        PubSubManager::builder(RedisBus::new(&url).expect("url"))
+            .retry_at_start(true)
+            .connect(),
+    );
+    redis.restart();
+    let manager = within("connect once Redis is up", retrying)
+        .await
+        .expect("task")
+        .expect("connected after the retry");
+    let node = start_node(manager).await;
+    let (_client, mut events) = recording_client(node.addr).await;
+    socketio::manager::RedisEmitter::new(&url)
+        .expect("url")
+        .to("r")
+        .emit("room-message", vec![json!("up")])
+        .await
+        .expect("emit");
+    assert_eq!(next_room_message(&mut events).await, "up");
 }

@@ -154,14 +154,20 @@ pub struct Node {
 /// connect, `to-room` (room, …args) emits `room-message` (…args) to that room except the
 /// sender, then acks `"ok"`, and `join` (room) joins a room and acks.
 pub async fn start_redis_node(redis_url: &str) -> Node {
-    use serde_json::{Value, json};
-    use socketio::SocketIo;
     use socketio::manager::{PubSubManager, RedisBus};
 
     let manager = PubSubManager::builder(RedisBus::new(redis_url).expect("redis url"))
         .connect()
         .await
         .expect("redis reachable");
+    start_node(manager).await
+}
+
+/// The node of [`start_redis_node`] on any manager.
+pub async fn start_node(manager: socketio::manager::PubSubManager) -> Node {
+    use serde_json::{Value, json};
+    use socketio::SocketIo;
+
     let io = SocketIo::builder()
         .manager(manager.clone())
         .namespace("/", |ns| {
