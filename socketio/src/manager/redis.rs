@@ -3,6 +3,9 @@
 //!
 //! Every connection is made lazily and every operation is bounded by
 //! [`BusOptions::operation_timeout`], so a server starts and keeps serving while Redis is down.
+//!
+//! A Redis Cluster ([`RedisBus::cluster`], in `redis_cluster.rs`) uses sharded pub/sub instead:
+//! `SPUBLISH` and `SSUBSCRIBE` on the masters owning the channels' hash slots.
 
 use std::any::Any;
 use std::fmt;
@@ -19,11 +22,17 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::bus::{BusDriver, BusError, BusEvent, BusFuture, BusOptions};
 
+#[path = "redis_cluster.rs"]
+mod cluster;
+
 /// How long a subscription may stay silent before it checks its connection with a `PING`, so a
 /// connection that died without a word (a network partition) is noticed and replaced.
 const PING_INTERVAL: Duration = Duration::from_secs(15);
 
-/// A [`BusDriver`] on Redis pub/sub (feature `redis`).
+/// A [`BusDriver`] on Redis pub/sub (feature `redis`): one plain Redis server
+/// ([`RedisBus::new`]) or a Redis Cluster with sharded pub/sub ([`RedisBus::cluster`]).
+///
+/// On one server:
 ///
 /// - [`publish`](BusDriver::publish) sends `PUBLISH` over one multiplexed connection shared by
 ///   every caller. It is opened on first use and opened again after it broke; each call fails
@@ -65,21 +74,37 @@ const PING_INTERVAL: Duration = Duration::from_secs(15);
 /// # }
 /// ```
 pub struct RedisBus {
+    backend: Backend,
+}
+
+/// Plain Redis or Redis Cluster.
+enum Backend {
+    Standalone(Standalone),
+    Cluster(cluster::ClusterBus),
+}
+
+/// The driver for one plain Redis server.
+struct Standalone {
     client: Client,
     options: BusOptions,
-    publisher: Publisher,
+    publisher: Publisher<MultiplexedConnection>,
 }
 
 impl fmt::Debug for RedisBus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Only the address: the URL may hold a password.
-        f.debug_struct("RedisBus")
-            .field(
-                "addr",
-                &self.client.get_connection_info().addr().to_string(),
-            )
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        // Only the addresses: a URL may hold a password.
+        match &self.backend {
+            Backend::Standalone(bus) => f
+                .debug_struct("RedisBus")
+                .field("addr", &bus.client.get_connection_info().addr().to_string())
+                .field("options", &bus.options)
+                .finish_non_exhaustive(),
+            Backend::Cluster(bus) => f
+                .debug_struct("RedisBus")
+                .field("cluster", &bus.addrs())
+                .field("options", bus.options())
+                .finish_non_exhaustive(),
+        }
     }
 }
 
@@ -124,12 +149,84 @@ impl RedisBus {
             ensure_crypto_provider();
         }
         Ok(RedisBus {
-            client,
-            options,
-            publisher: Publisher::default(),
+            backend: Backend::Standalone(Standalone {
+                client,
+                options,
+                publisher: Publisher::default(),
+            }),
         })
     }
 
+    /// A driver for the Redis Cluster (Redis 7 or later) reached through any of `urls`, with
+    /// the default [`BusOptions`]: sharded pub/sub, `SPUBLISH` and `SSUBSCRIBE`.
+    ///
+    /// The URLs are seeds: one reachable node is enough to learn the others, which are then
+    /// connected with the credentials and TLS settings of the first URL (every URL must carry
+    /// the same credentials). Nothing is connected yet: this fails only with
+    /// [`BusError::InvalidUrl`], for an empty list, a URL that cannot be used, different
+    /// credentials, or a unix socket (a cluster is reached over TCP).
+    ///
+    /// - [`publish`](BusDriver::publish) sends `SPUBLISH` through one cluster connection
+    ///   shared by every caller, which routes each channel to the master owning its hash slot
+    ///   and follows `MOVED` redirections. It is opened on first use and fails within
+    ///   [`BusOptions::operation_timeout`] while the cluster is unreachable.
+    /// - [`subscribe`](BusDriver::subscribe) asks a node for the slot map (`CLUSTER SLOTS`),
+    ///   opens one dedicated connection per master owning one of the channels and sends
+    ///   `SSUBSCRIBE` there. When one of them breaks, when a master refuses the subscription
+    ///   (`MOVED`, `CLUSTERDOWN`) or when the cluster moves one of the channels' slots
+    ///   elsewhere (the master then ends the subscription with `SUNSUBSCRIBE`), the task
+    ///   reports [`BusEvent::Disconnected`], learns the slot map again and resubscribes with the
+    ///   backoff of [`BusOptions::retry_delay`], then reports [`BusEvent::Subscribed`].
+    ///
+    /// Sharded messages only reach subscribers of the same cluster that used `SSUBSCRIBE`: a
+    /// cluster bus does not talk to a plain [`RedisBus::new`] one, nor to `SUBSCRIBE` clients.
+    /// Subscriptions use RESP3, as sharded pub/sub on a shared connection needs it. As on one
+    /// server, [`BusOptions::queue_capacity`] bounds what waits for the manager, not what the
+    /// client library has already read from the masters.
+    ///
+    /// ```no_run
+    /// use bytes::Bytes;
+    /// use socketio::manager::{BusDriver, BusEvent, RedisBus};
+    ///
+    /// # async fn run() -> Result<(), socketio::manager::BusError> {
+    /// let bus = RedisBus::cluster(&["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])?;
+    /// let mut events = bus.subscribe(vec!["socketio#/".to_owned()]).await?;
+    /// assert_eq!(events.recv().await, Some(BusEvent::Subscribed));
+    /// bus.publish("socketio#/", Bytes::from_static(b"hello")).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cluster(urls: &[&str]) -> Result<RedisBus, BusError> {
+        RedisBus::cluster_with_options(urls, BusOptions::default())
+    }
+
+    /// A driver for the Redis Cluster reached through any of `urls`, with `options`; see
+    /// [`RedisBus::cluster`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socketio::manager::{BusError, BusOptions, RedisBus};
+    ///
+    /// let options = BusOptions {
+    ///     operation_timeout: Duration::from_millis(500),
+    ///     ..BusOptions::default()
+    /// };
+    /// let bus = RedisBus::cluster_with_options(
+    ///     &["rediss://:secret@redis-0.example:6379", "rediss://:secret@redis-1.example:6379"],
+    ///     options,
+    /// )?;
+    /// let err = RedisBus::cluster_with_options(&[], BusOptions::default()).unwrap_err();
+    /// assert!(matches!(err, BusError::InvalidUrl(_)));
+    /// # Ok::<(), BusError>(())
+    /// ```
+    pub fn cluster_with_options(urls: &[&str], options: BusOptions) -> Result<RedisBus, BusError> {
+        Ok(RedisBus {
+            backend: Backend::Cluster(cluster::ClusterBus::new(urls, options)?),
+        })
+    }
+}
+
+impl Standalone {
     fn connection_config(&self) -> AsyncConnectionConfig {
         AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.options.operation_timeout))
@@ -137,7 +234,7 @@ impl RedisBus {
     }
 
     /// The shared publishing connection, opened when there is none; `fresh` when just opened.
-    async fn publishing_connection(&self) -> Result<Lease, BusError> {
+    async fn publishing_connection(&self) -> Result<Lease<MultiplexedConnection>, BusError> {
         if let Some(lease) = self.publisher.current() {
             return Ok(lease);
         }
@@ -158,7 +255,7 @@ impl RedisBus {
 
     async fn publish_on(
         &self,
-        lease: &mut Lease,
+        lease: &mut Lease<MultiplexedConnection>,
         channel: &str,
         payload: &[u8],
     ) -> Result<(), RedisError> {
@@ -201,27 +298,49 @@ impl RedisBus {
     }
 }
 
+impl Standalone {
+    async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
+        let timeout = self.options.operation_timeout;
+        let mut in_use = None;
+        let attempt = self.publish_within_deadline(channel, &payload, &mut in_use);
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(result) => result,
+            Err(_) => {
+                // A connection that does not answer in time is not trusted again.
+                if let Some(generation) = in_use {
+                    self.publisher.forget(generation);
+                }
+                Err(BusError::Timeout(timeout))
+            }
+        }
+    }
+
+    async fn subscribe(&self, channels: Vec<String>) -> Result<mpsc::Receiver<BusEvent>, BusError> {
+        let subscription = Subscription {
+            client: self.client.clone(),
+            channels,
+            options: self.options.clone(),
+        };
+        let pubsub = subscription.open().await?;
+        let (events, receiver) = mpsc::channel(self.options.queue_capacity.max(1));
+        // The queue is new and has room for one event.
+        let _ = events.try_send(BusEvent::Subscribed);
+        tracing::debug!(channels = ?subscription.channels, "redis subscription started");
+        tokio::spawn(subscription.run(pubsub, events));
+        Ok(receiver)
+    }
+}
+
 impl BusDriver for RedisBus {
     fn publish<'a>(
         &'a self,
         channel: &'a str,
         payload: Bytes,
     ) -> BusFuture<'a, Result<(), BusError>> {
-        Box::pin(async move {
-            let timeout = self.options.operation_timeout;
-            let mut in_use = None;
-            let attempt = self.publish_within_deadline(channel, &payload, &mut in_use);
-            match tokio::time::timeout(timeout, attempt).await {
-                Ok(result) => result,
-                Err(_) => {
-                    // A connection that does not answer in time is not trusted again.
-                    if let Some(generation) = in_use {
-                        self.publisher.forget(generation);
-                    }
-                    Err(BusError::Timeout(timeout))
-                }
-            }
-        })
+        match &self.backend {
+            Backend::Standalone(bus) => Box::pin(bus.publish(channel, payload)),
+            Backend::Cluster(bus) => Box::pin(bus.publish(channel, payload)),
+        }
     }
 
     fn subscribe(
@@ -234,54 +353,56 @@ impl BusDriver for RedisBus {
                     "subscribe needs at least one channel".to_owned(),
                 ));
             }
-            let subscription = Subscription {
-                client: self.client.clone(),
-                channels,
-                options: self.options.clone(),
-            };
-            let pubsub = subscription.open().await?;
-            let (events, receiver) = mpsc::channel(self.options.queue_capacity.max(1));
-            // The queue is new and has room for one event.
-            let _ = events.try_send(BusEvent::Subscribed);
-            tracing::debug!(channels = ?subscription.channels, "redis subscription started");
-            tokio::spawn(subscription.run(pubsub, events));
-            Ok(receiver)
+            match &self.backend {
+                Backend::Standalone(bus) => bus.subscribe(channels).await,
+                Backend::Cluster(bus) => bus.subscribe(channels).await,
+            }
         })
     }
 }
 
-/// The slot of the shared publishing connection.
-#[derive(Default)]
-struct Publisher {
+/// The slot of the shared publishing connection (a plain or a cluster connection).
+struct Publisher<C> {
     /// Never held across an await.
-    slot: Mutex<Slot>,
+    slot: Mutex<Slot<C>>,
     /// Held while opening a connection.
     connecting: tokio::sync::Mutex<()>,
 }
 
-#[derive(Default)]
-struct Slot {
-    conn: Option<MultiplexedConnection>,
+impl<C> Default for Publisher<C> {
+    fn default() -> Self {
+        Publisher {
+            slot: Mutex::new(Slot {
+                conn: None,
+                generation: 0,
+            }),
+            connecting: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+struct Slot<C> {
+    conn: Option<C>,
     /// Counts the connections opened, so a caller only forgets the one it saw fail.
     generation: u64,
 }
 
 /// A clone of the shared connection, with where it came from.
-struct Lease {
-    conn: MultiplexedConnection,
+struct Lease<C> {
+    conn: C,
     generation: u64,
     fresh: bool,
 }
 
-impl Publisher {
-    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+impl<C: Clone> Publisher<C> {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot<C>> {
         // The slot is consistent at every point a panic could occur.
         self.slot
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn current(&self) -> Option<Lease> {
+    fn current(&self) -> Option<Lease<C>> {
         let slot = self.slot();
         slot.conn.clone().map(|conn| Lease {
             conn,
@@ -290,7 +411,7 @@ impl Publisher {
         })
     }
 
-    fn store(&self, conn: MultiplexedConnection) -> Lease {
+    fn store(&self, conn: C) -> Lease<C> {
         let mut slot = self.slot();
         slot.generation += 1;
         slot.conn = Some(conn.clone());
