@@ -113,6 +113,22 @@ pub trait BusDriver: Send + Sync + 'static {
         payload: Bytes,
     ) -> BusFuture<'a, Result<(), BusError>>;
 
+    /// Publishes `batch` in order, as [`publish`](Self::publish) would one by one; drivers
+    /// that can send several messages in one round trip do (a Redis pipeline, AMQP confirms
+    /// awaited together). On an error an unknown prefix of the batch may have been
+    /// published. The default publishes one message at a time.
+    fn publish_batch<'a>(
+        &'a self,
+        batch: &'a [(&'a str, Bytes)],
+    ) -> BusFuture<'a, Result<(), BusError>> {
+        Box::pin(async move {
+            for (channel, payload) in batch {
+                self.publish(channel, payload.clone()).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// Starts listening on `channels`. Returns once the first subscription is in place, or
     /// with an error when the bus cannot be reached at all. After that the driver keeps the
     /// subscription alive by itself and reports through the receiver, whose capacity is

@@ -38,6 +38,10 @@ impl BusStats {
         self.reconnects.load(Ordering::Relaxed)
     }
 
+    pub(super) fn add_n(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub(super) fn add(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }

@@ -3,13 +3,17 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::{BusStats, Outgoing, Shared};
 use crate::manager::bus::{BusDriver, BusEvent};
 
-/// Publishes queued messages in order, one at a time, so that a burst of emits reaches other
-/// nodes in the order it was made.
+/// The most messages published in one batch.
+const MAX_BATCH: usize = 256;
+
+/// Publishes queued messages in order. Whatever queued up while the previous batch was on its
+/// way goes out as the next batch, so a burst of emits costs a few round trips, not one each.
 pub(super) async fn publisher(
     bus: Arc<dyn BusDriver>,
     channel: String,
@@ -17,16 +21,21 @@ pub(super) async fn publisher(
     mut queue: mpsc::Receiver<Outgoing>,
     stats: Arc<BusStats>,
 ) {
-    while let Some(message) = queue.recv().await {
-        let (channel, message) = match message {
-            Outgoing::Main(bytes) => (&channel, bytes),
-            Outgoing::Cluster(bytes) => (&cluster_channel, bytes),
-        };
-        match bus.publish(channel, message).await {
-            Ok(()) => BusStats::add(&stats.published),
+    let mut queued = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        let batch: Vec<(&str, Bytes)> = queued
+            .drain(..)
+            .map(|message| match message {
+                Outgoing::Main(bytes) => (channel.as_str(), bytes),
+                Outgoing::Cluster(bytes) => (cluster_channel.as_str(), bytes),
+            })
+            .collect();
+        let count = batch.len() as u64;
+        match bus.publish_batch(&batch).await {
+            Ok(()) => BusStats::add_n(&stats.published, count),
             Err(err) => {
-                BusStats::add(&stats.publish_failures);
-                tracing::warn!(%err, "bus publish failed; message dropped");
+                BusStats::add_n(&stats.publish_failures, count);
+                tracing::warn!(%err, count, "bus publish failed; messages dropped");
             }
         }
     }
