@@ -1,7 +1,8 @@
 //! The Redis bus driver against real `redis-server` processes, one per test on a free loopback
-//! port: publish/subscribe, several subscribers, bad URLs, Redis down or silent, Redis killed
-//! and restarted under a live subscription, oversized messages, back-pressure, the end of a
-//! subscription when its receiver is dropped, and a unix socket.
+//! port: publish/subscribe, several subscribers, batches (order, Redis down, silent or
+//! restarted), bad URLs, Redis down or silent, Redis killed and restarted under a live
+//! subscription, oversized messages, back-pressure, the end of a subscription when its receiver
+//! is dropped, and a unix socket.
 
 use std::future::Future;
 use std::net::TcpListener as StdTcpListener;
@@ -372,6 +373,142 @@ async fn the_first_publish_after_a_restart_goes_through() {
     // The kept connection died with the old server; the publish replaces it.
     publish(&bus, "room", b"after").await;
     assert_eq!(next(&mut events).await, message("room", b"after"));
+}
+
+/// `count` numbered messages spread unevenly over `names`, as `publish_batch` takes them.
+fn numbered_batch<'a>(names: &[&'a str], count: usize) -> Vec<(&'a str, Bytes)> {
+    (0..count)
+        .map(|i| {
+            // Runs of one, two and three on a channel, so the channels interleave unevenly.
+            let channel = names[(i / (1 + i % 3)) % names.len()];
+            (channel, Bytes::from(format!("{channel}:{i}")))
+        })
+        .collect()
+}
+
+async fn publish_batch(bus: &RedisBus, batch: &[(&str, Bytes)]) {
+    within("publish_batch", bus.publish_batch(batch))
+        .await
+        .expect("publish_batch");
+}
+
+/// Reads `batch.len()` messages and checks that every channel got its messages of `batch`,
+/// all of them and in order.
+async fn expect_batch(events: &mut mpsc::Receiver<BusEvent>, batch: &[(&str, Bytes)]) {
+    let mut received: Vec<(String, Bytes)> = Vec::with_capacity(batch.len());
+    for _ in batch {
+        match next(events).await {
+            BusEvent::Message { channel, payload } => received.push((channel, payload)),
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+    let mut names: Vec<&str> = batch.iter().map(|(channel, _)| *channel).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let sent: Vec<&Bytes> = batch
+            .iter()
+            .filter(|(channel, _)| *channel == name)
+            .map(|(_, payload)| payload)
+            .collect();
+        let got: Vec<&Bytes> = received
+            .iter()
+            .filter(|(channel, _)| channel == name)
+            .map(|(_, payload)| payload)
+            .collect();
+        assert_eq!(got, sent, "the messages of {name}");
+    }
+    assert_eq!(received.len(), batch.len(), "messages on other channels");
+}
+
+#[tokio::test]
+async fn a_batch_arrives_whole_and_in_order_on_each_channel() {
+    let redis = RedisServer::tcp();
+    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let mut events = subscribed(&bus, &["room-a", "room-b"]).await;
+
+    let batch = numbered_batch(&["room-a", "room-b"], 500);
+    assert!(
+        batch
+            .iter()
+            .filter(|(channel, _)| *channel == "room-a")
+            .count()
+            > 100
+    );
+    assert!(
+        batch
+            .iter()
+            .filter(|(channel, _)| *channel == "room-b")
+            .count()
+            > 100
+    );
+    publish_batch(&bus, &batch).await;
+    expect_batch(&mut events, &batch).await;
+
+    // A batch of one and an empty batch are batches too.
+    publish_batch(&bus, &[("room-b", Bytes::from_static(b"alone"))]).await;
+    publish_batch(&bus, &[]).await;
+    publish(&bus, "room-a", b"single").await;
+    assert_eq!(next(&mut events).await, message("room-b", b"alone"));
+    assert_eq!(next(&mut events).await, message("room-a", b"single"));
+}
+
+#[tokio::test]
+async fn a_batch_fails_within_the_timeout_while_redis_is_down_and_goes_through_after() {
+    let mut redis = RedisServer::tcp();
+    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let timeout = options().operation_timeout;
+    let batch = numbered_batch(&["room-a", "room-b"], 300);
+    publish_batch(&bus, &batch).await;
+
+    redis.kill();
+    for _ in 0..2 {
+        let started = Instant::now();
+        let err = within("publish_batch", bus.publish_batch(&batch))
+            .await
+            .expect_err("redis is down");
+        assert!(matches!(err, BusError::Unavailable(_)), "{err:?}");
+        assert!(started.elapsed() < timeout);
+    }
+
+    redis.restart();
+    let listener = RedisBus::with_options(&redis.url(), options()).unwrap();
+    let mut events = subscribed(&listener, &["room-a", "room-b"]).await;
+    publish_batch(&bus, &batch).await;
+    expect_batch(&mut events, &batch).await;
+
+    // Killed and back before the next batch: the kept connection died with the old server,
+    // and the batch goes through on a new one.
+    redis.kill();
+    redis.restart();
+    let mut events = subscribed(&listener, &["room-a", "room-b"]).await;
+    publish_batch(&bus, &batch).await;
+    expect_batch(&mut events, &batch).await;
+}
+
+#[tokio::test]
+async fn a_batch_to_a_silent_server_times_out() {
+    // Accepts connections and never answers, like a host behind a dead link.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeout = options().operation_timeout;
+    let bus = RedisBus::with_options(&format!("redis://127.0.0.1:{port}"), options()).unwrap();
+    let batch = numbered_batch(&["room-a", "room-b"], 50);
+
+    for _ in 0..2 {
+        let started = Instant::now();
+        let err = within("publish_batch", bus.publish_batch(&batch))
+            .await
+            .expect_err("silent server");
+        assert_eq!(err, BusError::Timeout(timeout));
+        assert!(started.elapsed() < timeout + Duration::from_millis(500));
+    }
 }
 
 #[tokio::test]

@@ -37,6 +37,9 @@ const PING_INTERVAL: Duration = Duration::from_secs(15);
 /// - [`publish`](BusDriver::publish) sends `PUBLISH` over one multiplexed connection shared by
 ///   every caller. It is opened on first use and opened again after it broke; each call fails
 ///   within [`BusOptions::operation_timeout`] while Redis is unreachable.
+/// - [`publish_batch`](BusDriver::publish_batch) sends the whole batch over that connection as
+///   one pipeline of `PUBLISH`es: one round trip, in order, the whole call bounded by the same
+///   timeout.
 /// - [`subscribe`](BusDriver::subscribe) opens a dedicated connection per call, owned by a
 ///   spawned task. When it breaks the task reports [`BusEvent::Disconnected`], reconnects with
 ///   the backoff of [`BusOptions::retry_delay`], subscribes again and reports
@@ -170,6 +173,7 @@ impl RedisBus {
     ///   shared by every caller, which routes each channel to the master owning its hash slot
     ///   and follows `MOVED` redirections. It is opened on first use and fails within
     ///   [`BusOptions::operation_timeout`] while the cluster is unreachable.
+    ///   [`publish_batch`](BusDriver::publish_batch) sends one `SPUBLISH` at a time, in order.
     /// - [`subscribe`](BusDriver::subscribe) asks a node for the slot map (`CLUSTER SLOTS`),
     ///   opens one dedicated connection per master owning one of the channels and sends
     ///   `SSUBSCRIBE` there. When one of them breaks, when a master refuses the subscription
@@ -253,35 +257,31 @@ impl Standalone {
         Ok(self.publisher.store(conn))
     }
 
-    async fn publish_on(
+    /// Sends `publication` on the shared connection; a connection that failed for another
+    /// reason than an answer of Redis is forgotten, so the next call opens a new one.
+    async fn send_on(
         &self,
         lease: &mut Lease<MultiplexedConnection>,
-        channel: &str,
-        payload: &[u8],
+        publication: &Publication,
     ) -> Result<(), RedisError> {
-        let result = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async::<i64>(&mut lease.conn)
-            .await;
+        let result = publication.send(&mut lease.conn).await;
         if let Err(err) = &result
             && !is_server_reply(err)
         {
             self.publisher.forget(lease.generation);
         }
-        result.map(drop)
+        result
     }
 
-    async fn publish_within_deadline(
+    async fn send_within_deadline(
         &self,
-        channel: &str,
-        payload: &[u8],
+        publication: &Publication,
         in_use: &mut Option<u64>,
     ) -> Result<(), BusError> {
         let timeout = self.options.operation_timeout;
         let mut lease = self.publishing_connection().await?;
         *in_use = Some(lease.generation);
-        match self.publish_on(&mut lease, channel, payload).await {
+        match self.send_on(&mut lease, publication).await {
             Ok(()) => Ok(()),
             // A kept connection can have died while idle (Redis restarted): one more try on a
             // new one, so the first publish after an outage goes through.
@@ -289,20 +289,19 @@ impl Standalone {
                 tracing::debug!(error = %err, "redis publishing connection lost; reconnecting");
                 let mut lease = self.publishing_connection().await?;
                 *in_use = Some(lease.generation);
-                self.publish_on(&mut lease, channel, payload)
+                self.send_on(&mut lease, publication)
                     .await
                     .map_err(|err| bus_error(&err, timeout))
             }
             Err(err) => Err(bus_error(&err, timeout)),
         }
     }
-}
 
-impl Standalone {
-    async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
+    /// Sends `publication`, connecting first when needed, all within the operation timeout.
+    async fn send(&self, publication: Publication) -> Result<(), BusError> {
         let timeout = self.options.operation_timeout;
         let mut in_use = None;
-        let attempt = self.publish_within_deadline(channel, &payload, &mut in_use);
+        let attempt = self.send_within_deadline(&publication, &mut in_use);
         match tokio::time::timeout(timeout, attempt).await {
             Ok(result) => result,
             Err(_) => {
@@ -313,6 +312,18 @@ impl Standalone {
                 Err(BusError::Timeout(timeout))
             }
         }
+    }
+
+    async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
+        self.send(Publication::of(&[(channel, payload)])).await
+    }
+
+    /// The whole batch as one pipeline: one round trip, in order.
+    async fn publish_batch(&self, batch: &[(&str, Bytes)]) -> Result<(), BusError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.send(Publication::of(batch)).await
     }
 
     async fn subscribe(&self, channels: Vec<String>) -> Result<mpsc::Receiver<BusEvent>, BusError> {
@@ -331,6 +342,41 @@ impl Standalone {
     }
 }
 
+/// What one publishing call sends: one `PUBLISH`, or a pipeline of them, written together and
+/// answered in one round trip, executed by Redis in order.
+enum Publication {
+    One(redis::Cmd),
+    Pipeline(redis::Pipeline),
+}
+
+impl Publication {
+    /// `batch` must not be empty (a pipeline of nothing has no answer to wait for).
+    fn of(batch: &[(&str, Bytes)]) -> Publication {
+        match batch {
+            [(channel, payload)] => {
+                let mut cmd = redis::cmd("PUBLISH");
+                cmd.arg(*channel).arg(&payload[..]);
+                Publication::One(cmd)
+            }
+            _ => {
+                let mut pipe = redis::Pipeline::with_capacity(batch.len());
+                for (channel, payload) in batch {
+                    pipe.cmd("PUBLISH").arg(*channel).arg(&payload[..]);
+                }
+                Publication::Pipeline(pipe)
+            }
+        }
+    }
+
+    /// An error answer to any command of a pipeline fails the whole call.
+    async fn send(&self, conn: &mut MultiplexedConnection) -> Result<(), RedisError> {
+        match self {
+            Publication::One(cmd) => cmd.query_async::<i64>(conn).await.map(drop),
+            Publication::Pipeline(pipe) => pipe.query_async::<Vec<i64>>(conn).await.map(drop),
+        }
+    }
+}
+
 impl BusDriver for RedisBus {
     fn publish<'a>(
         &'a self,
@@ -340,6 +386,16 @@ impl BusDriver for RedisBus {
         match &self.backend {
             Backend::Standalone(bus) => Box::pin(bus.publish(channel, payload)),
             Backend::Cluster(bus) => Box::pin(bus.publish(channel, payload)),
+        }
+    }
+
+    fn publish_batch<'a>(
+        &'a self,
+        batch: &'a [(&'a str, Bytes)],
+    ) -> BusFuture<'a, Result<(), BusError>> {
+        match &self.backend {
+            Backend::Standalone(bus) => Box::pin(bus.publish_batch(batch)),
+            Backend::Cluster(bus) => Box::pin(bus.publish_batch(batch)),
         }
     }
 

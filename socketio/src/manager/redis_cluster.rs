@@ -120,6 +120,21 @@ impl ClusterBus {
         }
     }
 
+    /// One `SPUBLISH` at a time, in order, each bounded by the operation timeout; stops at the
+    /// first failure.
+    ///
+    /// Not a pipeline: the `redis` crate's cluster connection refuses a pipeline whose commands
+    /// hash to different slots (`CROSSSLOT`), so there is no pipeline per node; and it resends
+    /// a single-slot pipeline whole when any one of its answers is an error it retries
+    /// (`MOVED`, `ASK`, `TRYAGAIN`…) or its connection breaks, which would publish again, and
+    /// out of order, what Redis had already delivered (a slot handed over in mid-pipeline).
+    pub(super) async fn publish_batch(&self, batch: &[(&str, Bytes)]) -> Result<(), BusError> {
+        for (channel, payload) in batch {
+            self.publish(channel, payload.clone()).await?;
+        }
+        Ok(())
+    }
+
     async fn publish_within_deadline(
         &self,
         channel: &str,
