@@ -486,6 +486,214 @@ async fn the_publisher_reconnects_on_a_later_call() {
     assert_eq!(next_message(&mut events).await.1, Bytes::from_static(b"2"));
 }
 
+/// `count` messages `{label}-{i}` spread over `channels` in turn: `(channel, i)` per message.
+fn numbered_batch<'a>(
+    channels: &[&'a TestChannel],
+    label: &str,
+    count: usize,
+) -> Vec<(&'a str, Bytes)> {
+    (0..count)
+        .map(|i| {
+            let channel = channels[i % channels.len()].0.as_str();
+            (channel, Bytes::from(format!("{label}-{i}")))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_arrives_complete_and_in_order() {
+    let (a, b) = (TestChannel::new("batch-a"), TestChannel::new("batch-b"));
+    let node = AmqpBus::new(&broker().url).unwrap();
+    let emitter = AmqpBus::new(&broker().url).unwrap();
+    let mut events = subscribe(&node, &[&a, &b]).await;
+
+    // Uneven on purpose: two of every three messages on `a`.
+    let batch = numbered_batch(&[&a, &a, &b], "m", 500);
+    emitter.publish_batch(&batch).await.unwrap();
+    // An empty batch is nothing to do.
+    emitter.publish_batch(&[]).await.unwrap();
+
+    let mut received: Vec<(String, Bytes)> = Vec::new();
+    for _ in 0..batch.len() {
+        received.push(next_message(&mut events).await);
+    }
+    for channel in [&a, &b] {
+        let sent: Vec<&Bytes> = batch
+            .iter()
+            .filter(|(c, _)| *c == channel.0)
+            .map(|(_, payload)| payload)
+            .collect();
+        let got: Vec<&Bytes> = received
+            .iter()
+            .filter(|(c, _)| *c == channel.0)
+            .map(|(_, payload)| payload)
+            .collect();
+        assert_eq!(got, sent, "{}", channel.0);
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), events.recv())
+            .await
+            .is_err()
+    );
+
+    // The single-message path still works on the same connection, after the batch.
+    emitter
+        .publish(&b.0, Bytes::from_static(b"single"))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&mut events).await,
+        (b.name(), Bytes::from_static(b"single"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_to_a_closed_port_fails_in_time() {
+    let url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port().await);
+    let bus = AmqpBus::with_options(&url, options(500)).unwrap();
+    let payload = Bytes::from_static(b"x");
+    let batch = vec![("socketio", payload.clone()), ("other", payload)];
+    for _ in 0..3 {
+        let start = Instant::now();
+        let err = bus.publish_batch(&batch).await.unwrap_err();
+        assert!(
+            matches!(err, BusError::Unavailable(_) | BusError::Timeout(_)),
+            "{err:?}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_millis(1000),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_to_a_silent_broker_times_out() {
+    let proxy = Proxy::start().await;
+    proxy.blackhole.store(true, Ordering::SeqCst);
+    let bus = AmqpBus::with_options(&proxy.url(), options(500)).unwrap();
+    let start = Instant::now();
+    let err = bus
+        .publish_batch(&[("socketio", Bytes::from_static(b"x"))])
+        .await
+        .unwrap_err();
+    assert_eq!(err, BusError::Timeout(Duration::from_millis(500)));
+    assert!(
+        start.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_batch_fails_and_the_next_one_reconnects() {
+    let channel = TestChannel::new("batch-cut");
+    let proxy = Proxy::start().await;
+    let emitter = AmqpBus::with_options(&proxy.url(), options(2000)).unwrap();
+    let node = AmqpBus::new(&broker().url).unwrap();
+    let mut events = subscribe(&node, &[&channel]).await;
+    emitter
+        .publish_batch(&numbered_batch(&[&channel], "before", 10))
+        .await
+        .unwrap();
+    for i in 0..10 {
+        assert_eq!(
+            next_message(&mut events).await.1,
+            Bytes::from(format!("before-{i}"))
+        );
+    }
+    assert_eq!(proxy.active(), 1);
+
+    // The connection is cut while a large batch is on its way.
+    let cut = numbered_batch(&[&channel], "cut", 50_000);
+    let start = Instant::now();
+    let publishing = emitter.publish_batch(&cut);
+    let cutting = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        proxy.cut();
+    };
+    let (result, ()) = tokio::join!(publishing, cutting);
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, BusError::Unavailable(_) | BusError::Timeout(_)),
+        "{err:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // The next batch opens a new connection and arrives whole.
+    let after = numbered_batch(&[&channel], "after", 100);
+    emitter.publish_batch(&after).await.unwrap();
+    assert_eq!(proxy.active(), 1);
+    // What the broker took of the cut batch, if anything, is a prefix of it, in order.
+    let mut prefix = 0;
+    let mut got = Vec::new();
+    while got.len() < after.len() {
+        let payload = next_message(&mut events).await.1;
+        if got.is_empty() && payload.starts_with(b"cut-") {
+            assert_eq!(payload, Bytes::from(format!("cut-{prefix}")));
+            prefix += 1;
+        } else {
+            got.push(payload);
+        }
+    }
+    assert!(prefix < cut.len(), "the whole cut batch went through");
+    let after: Vec<Bytes> = after.into_iter().map(|(_, payload)| payload).collect();
+    assert_eq!(got, after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nack_fails_the_batch() {
+    // A queue that takes two messages and has the broker refuse (nack) the rest.
+    let full = TestChannel::new("batch-nack");
+    let fine = TestChannel::new("batch-fine");
+    let mut amqp = raw::Amqp::connect(broker()).unwrap();
+    assert_eq!(
+        amqp.declare_exchange(&full.0, "fanout", false, false),
+        Ok(())
+    );
+    let queue = format!("{}.queue", full.0);
+    amqp.declare_bounded_queue(&queue, 2);
+    amqp.bind_queue(&queue, &full.0);
+
+    let proxy = Proxy::start().await;
+    let bus = AmqpBus::new(&proxy.url()).unwrap();
+    let node = AmqpBus::new(&broker().url).unwrap();
+    let mut events = subscribe(&node, &[&fine]).await;
+
+    let mut batch = numbered_batch(&[&full], "full", 5);
+    batch.insert(0, (fine.0.as_str(), Bytes::from_static(b"first")));
+    let err = bus.publish_batch(&batch).await.unwrap_err();
+    assert!(matches!(err, BusError::Protocol(_)), "{err:?}");
+    assert_eq!(
+        next_message(&mut events).await.1,
+        Bytes::from_static(b"first")
+    );
+
+    // The failed batch dropped its connection; the next call opens another.
+    let start = Instant::now();
+    while proxy.active() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the connection stayed open"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bus.publish_batch(&[(fine.0.as_str(), Bytes::from_static(b"next"))])
+        .await
+        .unwrap();
+    assert_eq!(proxy.active(), 1);
+    assert_eq!(
+        next_message(&mut events).await.1,
+        Bytes::from_static(b"next")
+    );
+    amqp.delete_queue(&queue);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_receiver_closes_the_connection() {
     let channel = TestChannel::new("drop");
@@ -686,6 +894,49 @@ mod raw {
             short_string(&mut args, name);
             args.push(0);
             if self.send(channel, (40, 20), &args).is_ok() {
+                let _ = self.read_method(channel);
+            }
+        }
+
+        /// Declares a queue that holds at most `max_length` messages and has the broker nack
+        /// publishes beyond that (`x-overflow: reject-publish`).
+        pub(crate) fn declare_bounded_queue(&mut self, name: &str, max_length: i32) {
+            let channel = self.open_channel().expect("channel.open");
+            let mut args = vec![0, 0];
+            short_string(&mut args, name);
+            args.push(0); // not passive, durable, exclusive, auto-deleted; wait
+            let mut table = Vec::new();
+            short_string(&mut table, "x-max-length");
+            table.push(b'I');
+            table.extend_from_slice(&max_length.to_be_bytes());
+            short_string(&mut table, "x-overflow");
+            table.push(b'S');
+            long_string(&mut table, b"reject-publish");
+            long_string(&mut args, &table);
+            self.send(channel, (50, 10), &args).expect("send");
+            self.expect(channel, (50, 11)).expect("queue.declare-ok");
+        }
+
+        pub(crate) fn bind_queue(&mut self, queue: &str, exchange: &str) {
+            let channel = self.open_channel().expect("channel.open");
+            let mut args = vec![0, 0];
+            short_string(&mut args, queue);
+            short_string(&mut args, exchange);
+            short_string(&mut args, "");
+            args.push(0);
+            args.extend_from_slice(&[0, 0, 0, 0]);
+            self.send(channel, (50, 20), &args).expect("send");
+            self.expect(channel, (50, 21)).expect("queue.bind-ok");
+        }
+
+        pub(crate) fn delete_queue(&mut self, name: &str) {
+            let Ok(channel) = self.open_channel() else {
+                return;
+            };
+            let mut args = vec![0, 0];
+            short_string(&mut args, name);
+            args.push(0);
+            if self.send(channel, (50, 40), &args).is_ok() {
                 let _ = self.read_method(channel);
             }
         }

@@ -3,7 +3,7 @@
 //! auto-deleted), every subscribing node reads through a queue of its own bound to it, and a
 //! message body is the payload as is.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::sync::Mutex;
@@ -37,6 +37,9 @@ const QUEUE_EXPIRES_MS: i32 = 300_000;
 /// expiring 5 minutes after its node is gone, and binds it to every channel's exchange. A
 /// message is published with publisher confirms, so a successful
 /// [`publish`](BusDriver::publish) means the broker took it.
+/// [`publish_batch`](BusDriver::publish_batch) sends a whole batch before awaiting the
+/// broker's confirms together, so it costs about one round trip rather than one per message;
+/// it succeeds only if the broker took every message.
 ///
 /// Nothing connects before the first [`publish`](BusDriver::publish) or
 /// [`subscribe`](BusDriver::subscribe): the publisher keeps one connection, opened on first
@@ -119,27 +122,33 @@ impl AmqpBus {
         })
     }
 
-    /// The publisher's AMQP channel if its connection is up: (generation, AMQP channel,
-    /// whether the exchange for the bus `channel` was declared on it).
-    fn live_publisher(&self, channel: &str) -> Option<(u64, Channel, bool)> {
+    /// The publisher's AMQP channel if its connection is up: its generation, the AMQP channel,
+    /// and which of `channels` (bus channels) still need their exchange declared on it.
+    fn live_publisher<'c>(&self, channels: &[&'c str]) -> Option<(u64, Channel, Vec<&'c str>)> {
         let state = lock(&self.publisher);
         let link = state.link.as_ref()?;
         let up = link.connection.status().connected() && link.channel.status().connected();
         up.then(|| {
-            (
-                link.generation,
-                link.channel.clone(),
-                link.exchanges.contains(channel),
-            )
+            let undeclared = channels
+                .iter()
+                .copied()
+                .filter(|channel| !link.exchanges.contains(*channel))
+                .collect();
+            (link.generation, link.channel.clone(), undeclared)
         })
     }
 
-    async fn publisher(&self, channel: &str) -> Result<(u64, Channel, bool), BusError> {
-        if let Some(live) = self.live_publisher(channel) {
+    /// The publisher's AMQP channel, connecting if needed; as
+    /// [`live_publisher`](Self::live_publisher).
+    async fn publisher<'c>(
+        &self,
+        channels: &[&'c str],
+    ) -> Result<(u64, Channel, Vec<&'c str>), BusError> {
+        if let Some(live) = self.live_publisher(channels) {
             return Ok(live);
         }
         let _gate = self.connecting.lock().await;
-        if let Some(live) = self.live_publisher(channel) {
+        if let Some(live) = self.live_publisher(channels) {
             return Ok(live);
         }
         if let Some((at, err)) = &lock(&self.publisher).failure {
@@ -165,7 +174,7 @@ impl AmqpBus {
                     exchanges: HashSet::new(),
                 });
                 state.failure = None;
-                Ok((generation, channel, false))
+                Ok((generation, channel, channels.to_vec()))
             }
             Err(err) => {
                 state.failure = Some((Instant::now(), err.clone()));
@@ -174,45 +183,78 @@ impl AmqpBus {
         }
     }
 
-    async fn publish_now(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
-        let exchange = exchange_name(channel)?;
+    /// Publishes `batch` in order, [`publish`](BusDriver::publish) being a batch of one: every
+    /// message is sent without waiting for the confirm of the one before, then the confirms
+    /// are awaited together (the broker confirms one AMQP channel's messages in order).
+    async fn publish_now(&self, batch: &[(&str, Bytes)]) -> Result<(), BusError> {
+        // Every exchange name is checked before anything is sent. `exchanges` holds each
+        // distinct channel once, in order of first use; `targets[i]` indexes message i's.
+        let mut exchanges: Vec<(&str, ShortString)> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut targets = Vec::with_capacity(batch.len());
+        for &(channel, _) in batch {
+            let at = match index.get(channel) {
+                Some(&at) => at,
+                None => {
+                    exchanges.push((channel, exchange_name(channel)?));
+                    index.insert(channel, exchanges.len() - 1);
+                    exchanges.len() - 1
+                }
+            };
+            targets.push(at);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let channels: Vec<&str> = exchanges.iter().map(|&(channel, _)| channel).collect();
         let timeout = self.options.operation_timeout;
         let deadline = tokio::time::Instant::now() + timeout;
-        let (generation, amqp, declared) =
-            tokio::time::timeout_at(deadline, self.publisher(channel))
+        let (generation, amqp, undeclared) =
+            tokio::time::timeout_at(deadline, self.publisher(&channels))
                 .await
                 .map_err(|_| BusError::Timeout(timeout))??;
         let sent = tokio::time::timeout_at(deadline, async {
-            if !declared {
-                declare_exchange(&amqp, exchange.clone()).await?;
+            for channel in undeclared {
+                declare_exchange(&amqp, exchanges[index[channel]].1.clone()).await?;
                 let mut state = lock(&self.publisher);
                 if let Some(link) = state.link.as_mut().filter(|l| l.generation == generation) {
                     link.exchanges.insert(channel.to_owned());
                 }
             }
-            // The routing key is ignored by a fanout exchange; python-socketio sends "*".
-            let confirm = amqp
-                .basic_publish(
-                    exchange,
-                    "*".into(),
-                    BasicPublishOptions::default(),
-                    &payload,
-                    BasicProperties::default(),
-                )
-                .await
-                .map_err(bus_error)?;
-            match confirm.await.map_err(bus_error)? {
-                Confirmation::Nack(_) => Err(BusError::Protocol(
-                    "the broker refused the message (nack)".to_owned(),
-                )),
-                Confirmation::Ack(_) | Confirmation::NotRequested => Ok(()),
+            // `basic_publish` returns once lapin has written the frames; the confirms come
+            // later, all in flight at once.
+            let mut confirms = Vec::with_capacity(batch.len());
+            for ((_, payload), &at) in batch.iter().zip(&targets) {
+                // The routing key is ignored by a fanout exchange; python-socketio sends "*".
+                let confirm = amqp
+                    .basic_publish(
+                        exchanges[at].1.clone(),
+                        "*".into(),
+                        BasicPublishOptions::default(),
+                        payload,
+                        BasicProperties::default(),
+                    )
+                    .await
+                    .map_err(bus_error)?;
+                confirms.push(confirm);
             }
+            for confirm in confirms {
+                match confirm.await.map_err(bus_error)? {
+                    Confirmation::Nack(_) => {
+                        return Err(BusError::Protocol(
+                            "the broker refused a message (nack)".to_owned(),
+                        ));
+                    }
+                    Confirmation::Ack(_) | Confirmation::NotRequested => {}
+                }
+            }
+            Ok(())
         })
         .await
         .unwrap_or(Err(BusError::Timeout(timeout)));
         if sent.is_err() {
-            // Whatever broke (a dead socket, a channel closed by a refused declare), the
-            // next call starts from a fresh connection.
+            // Whatever broke (a dead socket, a channel closed by a refused declare, a nack),
+            // the next call starts from a fresh connection; confirms still pending go with it.
             let mut state = lock(&self.publisher);
             let broken = match &state.link {
                 Some(link) if link.generation == generation => state.link.take(),
@@ -261,7 +303,14 @@ impl BusDriver for AmqpBus {
         channel: &'a str,
         payload: Bytes,
     ) -> BusFuture<'a, Result<(), BusError>> {
-        Box::pin(self.publish_now(channel, payload))
+        Box::pin(async move { self.publish_now(&[(channel, payload)]).await })
+    }
+
+    fn publish_batch<'a>(
+        &'a self,
+        batch: &'a [(&'a str, Bytes)],
+    ) -> BusFuture<'a, Result<(), BusError>> {
+        Box::pin(self.publish_now(batch))
     }
 
     fn subscribe(
