@@ -4,13 +4,15 @@
 //! subscription, oversized messages, back-pressure, the end of a subscription when its receiver
 //! is dropped, and a unix socket.
 
+mod common;
+
 use std::future::Future;
-use std::net::TcpListener as StdTcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::bus::{TempDir, free_port};
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -133,15 +135,6 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// A loopback port nothing listens on (right now).
-fn free_port() -> u16 {
-    StdTcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn options() -> BusOptions {
@@ -567,7 +560,7 @@ async fn dropping_the_receiver_ends_the_subscription() {
 
 #[tokio::test]
 async fn a_unix_socket_works_like_tcp() {
-    let dir = TempDir::new("unix");
+    let dir = TempDir::new("redis-unix");
     let redis = RedisServer::unix(dir.path().join("redis.sock"));
     let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
     let mut events = subscribed(&bus, &["room"]).await;
@@ -584,7 +577,7 @@ async fn a_unix_socket_works_like_tcp() {
 async fn rediss_speaks_tls_and_refuses_an_unknown_certificate() {
     // A self-signed certificate is not among the webpki roots the driver trusts: the TLS
     // handshake takes place and fails cleanly, without a panic or a hang.
-    let dir = TempDir::new("tls");
+    let dir = TempDir::new("redis-tls");
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, pem("CERTIFICATE", certified.cert.der())).unwrap();
@@ -638,29 +631,4 @@ fn pem(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "socketio-bus-redis-{name}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -4,14 +4,15 @@
 //! moved to another master under a live subscription, a master killed and restarted, oversized
 //! messages, the end of a subscription with its receiver, bad URLs and an unreachable cluster.
 
+mod common;
+
 use std::collections::HashSet;
 use std::future::Future;
-use std::net::TcpListener as StdTcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::bus::{TempDir, free_port};
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::sync::mpsc;
 
@@ -29,40 +30,6 @@ async fn within_for<F: Future>(limit: Duration, what: &str, future: F) -> F::Out
     tokio::time::timeout(limit, future)
         .await
         .unwrap_or_else(|_| panic!("timed out after {limit:?}: {what}"))
-}
-
-/// A loopback port nothing listens on (right now).
-fn free_port() -> u16 {
-    StdTcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "socketio-bus-redis-cluster-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// One master: a `redis-server` in cluster mode, killed when dropped.
@@ -102,7 +69,7 @@ struct Cluster {
 impl Cluster {
     /// Fails (never skips) when `redis-server` or `redis-cli` are not installed.
     fn start() -> Cluster {
-        let dir = TempDir::new();
+        let dir = TempDir::new("redis-cluster");
         let mut ports = HashSet::new();
         let mut fresh_port = || loop {
             let port = free_port();
