@@ -138,3 +138,32 @@ pub trait BusDriver: Send + Sync + 'static {
         channels: Vec<String>,
     ) -> BusFuture<'_, Result<mpsc::Receiver<BusEvent>, BusError>>;
 }
+
+/// Calls `open(state)` after the backoff of `options` (attempt 0, 1, …) until it succeeds,
+/// for a subscription that lost its bus; `None` as soon as nobody listens on `events` any
+/// more.
+pub(crate) async fn reopen_with_backoff<S, T>(
+    state: &mut S,
+    options: &BusOptions,
+    events: &mpsc::Sender<BusEvent>,
+    open: impl for<'a> Fn(&'a mut S) -> BusFuture<'a, Result<T, BusError>>,
+) -> Option<T> {
+    let mut attempt = 0u32;
+    loop {
+        let delay = options.retry_delay(attempt);
+        let retry = async {
+            tokio::time::sleep(delay).await;
+            open(state).await
+        };
+        tokio::select! {
+            result = retry => match result {
+                Ok(opened) => return Some(opened),
+                Err(err) => {
+                    tracing::debug!(attempt, error = %err, "bus resubscription failed");
+                    attempt = attempt.saturating_add(1);
+                }
+            },
+            () = events.closed() => return None,
+        }
+    }
+}

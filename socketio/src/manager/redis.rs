@@ -20,7 +20,7 @@ use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::bus::{BusDriver, BusError, BusEvent, BusFuture, BusOptions};
+use super::bus::{BusDriver, BusError, BusEvent, BusFuture, BusOptions, reopen_with_backoff};
 
 #[path = "redis_cluster.rs"]
 mod cluster;
@@ -516,7 +516,7 @@ impl Subscription {
         }
     }
 
-    async fn run(self, mut pubsub: PubSub, events: mpsc::Sender<BusEvent>) {
+    async fn run(mut self, mut pubsub: PubSub, events: mpsc::Sender<BusEvent>) {
         loop {
             let err = match self.read(pubsub, &events).await {
                 Stopped::ReceiverGone => break,
@@ -526,37 +526,19 @@ impl Subscription {
             if events.send(BusEvent::Disconnected(err)).await.is_err() {
                 break;
             }
-            pubsub = match self.reconnect(&events).await {
-                Some(pubsub) => pubsub,
-                None => break,
+            let options = self.options.clone();
+            let Some(reopened) =
+                reopen_with_backoff(&mut self, &options, &events, |s| Box::pin(s.open())).await
+            else {
+                break;
             };
+            pubsub = reopened;
             tracing::info!(channels = ?self.channels, "redis subscription restored");
             if events.send(BusEvent::Subscribed).await.is_err() {
                 break;
             }
         }
         tracing::debug!(channels = ?self.channels, "redis subscription ended");
-    }
-
-    /// Retries with the backoff until subscribed again; `None` once the receiver is gone.
-    async fn reconnect(&self, events: &mpsc::Sender<BusEvent>) -> Option<PubSub> {
-        let mut attempt = 0u32;
-        loop {
-            let retry = async {
-                tokio::time::sleep(self.options.retry_delay(attempt)).await;
-                self.open().await
-            };
-            tokio::select! {
-                result = retry => match result {
-                    Ok(pubsub) => return Some(pubsub),
-                    Err(err) => {
-                        tracing::debug!(channels = ?self.channels, attempt, error = %err, "redis resubscription failed");
-                        attempt = attempt.saturating_add(1);
-                    }
-                },
-                () = events.closed() => return None,
-            }
-        }
     }
 
     /// Forwards messages until the connection breaks or the receiver is dropped.

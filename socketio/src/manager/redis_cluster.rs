@@ -24,7 +24,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{
     BusError, BusEvent, BusOptions, Lease, PING_INTERVAL, Publisher, Stopped, bus_error,
-    ensure_crypto_provider, guard_panic, is_server_reply,
+    ensure_crypto_provider, guard_panic, is_server_reply, reopen_with_backoff,
 };
 
 /// How many hash slots a Redis Cluster has.
@@ -358,38 +358,19 @@ impl ShardedSubscription {
             if events.send(BusEvent::Disconnected(err)).await.is_err() {
                 break;
             }
-            shards = match self.reconnect(&events).await {
-                Some(shards) => shards,
-                None => break,
+            let options = self.options.clone();
+            let Some(reopened) =
+                reopen_with_backoff(&mut self, &options, &events, |s| Box::pin(s.open())).await
+            else {
+                break;
             };
+            shards = reopened;
             tracing::info!(channels = ?self.channels, masters = shards.nodes.len(), "redis cluster subscription restored");
             if events.send(BusEvent::Subscribed).await.is_err() {
                 break;
             }
         }
         tracing::debug!(channels = ?self.channels, "redis cluster subscription ended");
-    }
-
-    /// Retries with the backoff until subscribed again; `None` once the receiver is gone.
-    async fn reconnect(&mut self, events: &mpsc::Sender<BusEvent>) -> Option<Shards> {
-        let mut attempt = 0u32;
-        loop {
-            let delay = self.options.retry_delay(attempt);
-            let retry = async {
-                tokio::time::sleep(delay).await;
-                self.open().await
-            };
-            tokio::select! {
-                result = retry => match result {
-                    Ok(shards) => return Some(shards),
-                    Err(err) => {
-                        tracing::debug!(channels = ?self.channels, attempt, error = %err, "redis cluster resubscription failed");
-                        attempt = attempt.saturating_add(1);
-                    }
-                },
-                () = events.closed() => return None,
-            }
-        }
     }
 
     /// Forwards messages until a connection breaks, a master gives up a channel, or the
