@@ -3,7 +3,9 @@
 //! - binary packets emitted from many tasks at once reach the client whole: every
 //!   `45N-…` text frame is followed by exactly its N attachments, never by another packet's;
 //! - a namespace connect that fails leaves nothing behind (no socket, no room), also when
-//!   the client goes away while the connect handler is still running.
+//!   the client goes away while the connect handler is still running;
+//! - what a client sends right before it hangs up is handled before its sockets close: the
+//!   last event runs, and a DISCONNECT keeps its reason.
 
 mod common;
 
@@ -476,4 +478,43 @@ async fn accepted_connect_of_a_client_that_left_meanwhile_leaves_nothing() {
         0,
         "a broadcast reaches nobody"
     );
+}
+
+// ---- packets right before the client hangs up ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packets_sent_right_before_hanging_up_are_handled_before_the_close() {
+    let (seen, mut events) = mpsc::unbounded_channel();
+    let on_event = seen.clone();
+    let io = SocketIo::builder()
+        .namespace("/room", move |ns| {
+            let on_event = on_event.clone();
+            let seen = seen.clone();
+            ns.on("last", move |_socket, _payload, _ack| {
+                let _ = on_event.send("last".to_owned());
+                async {}
+            })
+            .on_disconnect(move |_socket, reason| {
+                let _ = seen.send(reason.as_str().to_owned());
+                async {}
+            })
+        })
+        .build()
+        .expect("server");
+    let addr = serve(&io).await;
+    // The race is between the reader and the handler task; repeat to give it chances.
+    for round in 0..20 {
+        let mut client = Client::connect(addr).await;
+        client.join("/room", None).await;
+        client.send(r#"42/room,["last"]"#);
+        client.send("41/room,");
+        client.hang_up();
+        let first = within("the last event", events.recv()).await;
+        let second = within("the disconnect", events.recv()).await;
+        assert_eq!(
+            (first.as_deref(), second.as_deref()),
+            (Some("last"), Some("client namespace disconnect")),
+            "round {round}"
+        );
+    }
 }

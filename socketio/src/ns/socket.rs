@@ -238,6 +238,11 @@ impl Socket {
     }
 
     /// Delivers the client's ack; unknown ids (late or forged) are ignored.
+    /// Fails every ack this socket is waiting for: its connection is gone.
+    pub(crate) fn abandon_acks(&self) {
+        self.lock_acks().clear();
+    }
+
     pub(crate) fn resolve_ack(&self, ack_id: u64, payload: Payload) {
         if let Some(reply) = self.lock_acks().remove(&ack_id) {
             let _ = reply.send(payload);

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -17,6 +18,10 @@ use crate::parser::{DecodeStatus, Decoder, Packet, PacketData};
 /// Packets of one connection waiting for their turn; bounded, so a client that floods the
 /// server is slowed down instead of growing memory.
 const INBOUND_CAPACITY: usize = 256;
+
+/// How long the packets a client sent before its connection ended may take to be handled
+/// before its sockets close anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 pub(crate) use super::registry::Registry as Namespaces;
 
@@ -52,6 +57,10 @@ enum Inbound {
     },
     Disconnect {
         namespace: String,
+    },
+    /// The connection ended: after everything the client sent before, its sockets close.
+    Closed {
+        reason: DisconnectReason,
     },
 }
 
@@ -167,17 +176,37 @@ impl EngineHandler for SocketIoHandler {
         reason: engineio::DisconnectReason,
     ) {
         let Some(conn) = conn_of(engine) else { return };
-        // Dropping the sender lets the handler task finish what is queued and stop.
-        lock(&conn.inbound).take();
         let reason = if conn.parse_error.load(Ordering::Acquire) {
             DisconnectReason::ParseError
         } else {
             socket_reason(reason)
         };
-        let sockets: Vec<Arc<Socket>> = lock(&conn.sockets).drain().map(|(_, s)| s).collect();
-        for socket in sockets {
-            socket.close(reason).await;
+        // Replies this connection will never send: handlers waiting for them stop now.
+        for socket in lock(&conn.sockets).values() {
+            socket.abandon_acks();
         }
+        // The sockets close after the packets that arrived before the end (a client's
+        // DISCONNECT right before it hangs up keeps its reason), in the handler task.
+        let sender = lock(&conn.inbound).take();
+        let queued =
+            sender.is_some_and(|sender| sender.try_send(Inbound::Closed { reason }).is_ok());
+        if !queued {
+            close_all(&conn, reason).await;
+            return;
+        }
+        // A handler that does not finish must not keep the connection's sockets open.
+        tokio::spawn(async move {
+            tokio::time::sleep(CLOSE_GRACE).await;
+            close_all(&conn, reason).await;
+        });
+    }
+}
+
+/// Closes every socket of a connection that ended.
+async fn close_all(conn: &Conn, reason: DisconnectReason) {
+    let sockets: Vec<Arc<Socket>> = lock(&conn.sockets).drain().map(|(_, s)| s).collect();
+    for socket in sockets {
+        socket.close(reason).await;
     }
 }
 
@@ -202,11 +231,14 @@ async fn run_handlers(
     mut inbound: mpsc::Receiver<Inbound>,
 ) {
     while let Some(item) = inbound.recv().await {
-        let (Some(engine), Some(conn)) = (engine.upgrade(), conn.upgrade()) else {
+        let Some(conn) = conn.upgrade() else {
             return;
         };
         match item {
             Inbound::Connect { namespace, auth } => {
+                let Some(engine) = engine.upgrade() else {
+                    return;
+                };
                 connect(&namespaces, &engine, &conn, namespace, auth).await;
             }
             Inbound::Event {
@@ -223,6 +255,10 @@ async fn run_handlers(
                 if let Some(socket) = socket {
                     socket.close(DisconnectReason::ClientDisconnect).await;
                 }
+            }
+            Inbound::Closed { reason } => {
+                close_all(&conn, reason).await;
+                return;
             }
         }
     }

@@ -791,6 +791,11 @@ pub mod sio {
             let _ = self.outgoing.send(Message::text(frame));
         }
 
+        /// Sends a WebSocket close frame after what was sent before: the client hangs up.
+        pub fn hang_up(&self) {
+            let _ = self.outgoing.send(Message::Close(None));
+        }
+
         /// Sends one binary frame (a Socket.IO attachment).
         pub fn send_binary(&self, data: impl Into<Bytes>) {
             let _ = self.outgoing.send(Message::Binary(data.into()));
