@@ -243,7 +243,7 @@ impl BusMessage {
 
     /// The JSON bytes, as python-socketio writes them.
     pub(crate) fn encode(&self) -> Bytes {
-        let value = match self {
+        match self {
             BusMessage::Emit {
                 host_id,
                 namespace,
@@ -254,56 +254,41 @@ impl BusMessage {
                 skip_sids,
                 callback,
                 volatile,
-            } => {
-                let (data, binary) = encode_data(payload);
-                let mut map = json!({
-                    "method": "emit",
-                    "event": event,
-                    "data": data,
-                    "binary": binary,
-                    "namespace": namespace,
-                    "room": names_value(rooms),
-                    "skip_sid": names_value(skip_sids),
-                    "callback": callback.as_ref().map(|c| json!([c.sid, c.namespace, c.id])),
-                    "host_id": host_id,
-                });
-                if !except.is_empty() {
-                    map["except_rooms"] = json!(except);
-                }
-                if *volatile {
-                    map["volatile"] = json!(true);
-                }
-                map
+            } => EmitRef {
+                host_id: host_id.as_deref(),
+                namespace,
+                event,
+                payload,
+                rooms,
+                except,
+                skip_sids: Names::List(skip_sids),
+                callback: callback.as_ref(),
+                volatile: *volatile,
             }
+            .encode(),
             BusMessage::Callback {
                 host_id,
                 sid,
                 namespace,
                 id,
                 payload,
-            } => {
-                let (args, binary) = encode_data(payload);
-                let mut map = json!({
-                    "method": "callback",
-                    "host_id": host_id,
-                    "sid": sid,
-                    "namespace": namespace,
-                    "id": id,
-                    "args": args,
-                });
-                if binary {
-                    map["binary"] = json!(true);
-                }
-                map
-            }
+            } => to_bytes(&CallbackWire {
+                method: "callback",
+                host_id,
+                sid,
+                namespace,
+                id: *id,
+                binary: !payload.attachments.is_empty(),
+                args: WireData(payload),
+            }),
             BusMessage::Disconnect {
                 host_id,
                 namespace,
                 selection,
-            } => with_selection(
+            } => json_bytes(with_selection(
                 json!({ "method": "disconnect", "namespace": namespace, "host_id": host_id }),
                 selection,
-            ),
+            )),
             BusMessage::EnterRoom {
                 host_id,
                 namespace,
@@ -315,7 +300,7 @@ impl BusMessage {
                 namespace,
                 selection,
                 room,
-            } => with_selection(
+            } => json_bytes(with_selection(
                 json!({
                     "method": self.method(),
                     "room": room,
@@ -323,19 +308,18 @@ impl BusMessage {
                     "host_id": host_id,
                 }),
                 selection,
-            ),
+            )),
             BusMessage::CloseRoom {
                 host_id,
                 namespace,
                 room,
-            } => json!({
+            } => json_bytes(json!({
                 "method": "close_room",
                 "room": room,
                 "namespace": namespace,
                 "host_id": host_id,
-            }),
-        };
-        Bytes::from(value.to_string())
+            })),
+        }
     }
 }
 
@@ -351,30 +335,116 @@ fn with_selection(mut map: Value, selection: &Selection) -> Value {
     map
 }
 
-/// `null`, one name, or a list, as python-socketio writes `room` and `skip_sid`.
-fn names_value(names: &[String]) -> Value {
-    match names {
-        [] => Value::Null,
-        [one] => json!(one),
-        many => json!(many),
+/// An emit as it goes on the bus, borrowed from whoever holds its parts: a broadcast is
+/// serialized straight from its payload, without copying it first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EmitRef<'a> {
+    pub(crate) host_id: Option<&'a str>,
+    pub(crate) namespace: &'a str,
+    pub(crate) event: &'a str,
+    pub(crate) payload: &'a Payload,
+    pub(crate) rooms: &'a [String],
+    pub(crate) except: &'a [String],
+    pub(crate) skip_sids: Names<'a>,
+    pub(crate) callback: Option<&'a CallbackRef>,
+    pub(crate) volatile: bool,
+}
+
+impl EmitRef<'_> {
+    /// The JSON bytes of python-socketio's `emit` message, plus our extra keys when used.
+    pub(crate) fn encode(&self) -> Bytes {
+        to_bytes(&EmitWire {
+            method: "emit",
+            event: self.event,
+            data: WireData(self.payload),
+            binary: !self.payload.attachments.is_empty(),
+            namespace: self.namespace,
+            room: Names::List(self.rooms),
+            skip_sid: self.skip_sids,
+            callback: self
+                .callback
+                .map(|c| (c.sid.as_str(), c.namespace.as_str(), c.id)),
+            host_id: self.host_id,
+            except_rooms: self.except,
+            volatile: self.volatile,
+        })
+    }
+}
+
+#[derive(serde::Serialize)]
+struct EmitWire<'a> {
+    method: &'static str,
+    event: &'a str,
+    data: WireData<'a>,
+    binary: bool,
+    namespace: &'a str,
+    room: Names<'a>,
+    skip_sid: Names<'a>,
+    callback: Option<(&'a str, &'a str, u64)>,
+    host_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    except_rooms: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    volatile: bool,
+}
+
+#[derive(serde::Serialize)]
+struct CallbackWire<'a> {
+    method: &'static str,
+    host_id: &'a str,
+    sid: &'a str,
+    namespace: &'a str,
+    id: u64,
+    args: WireData<'a>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    binary: bool,
+}
+
+fn json_bytes(value: Value) -> Bytes {
+    Bytes::from(value.to_string())
+}
+
+fn to_bytes(wire: &impl serde::Serialize) -> Bytes {
+    // Strings, numbers and JSON values only: serializing them cannot fail.
+    Bytes::from(serde_json::to_vec(wire).unwrap_or_default())
+}
+
+/// Room names as python-socketio writes `room` and `skip_sid`: `null`, one name, or a list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Names<'a> {
+    List(&'a [String]),
+    One(&'a str),
+}
+
+impl serde::Serialize for Names<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Names::List([]) => serializer.serialize_none(),
+            Names::List([one]) => serializer.serialize_str(one),
+            Names::One(one) => serializer.serialize_str(one),
+            Names::List(many) => many.serialize(serializer),
+        }
     }
 }
 
 /// `data` (or `args`) on the wire: the arguments, or with attachments
-/// `[args with placeholders, base64…]` and `binary: true`.
-fn encode_data(payload: &Payload) -> (Value, bool) {
-    if payload.attachments.is_empty() {
-        return (Value::Array(payload.args.clone()), false);
+/// `[args with placeholders, base64…]` (and `binary: true` beside it).
+struct WireData<'a>(&'a Payload);
+
+impl serde::Serialize for WireData<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let Payload { args, attachments } = self.0;
+        if attachments.is_empty() {
+            return args.serialize(serializer);
+        }
+        let mut seq = serializer.serialize_seq(Some(attachments.len() + 1))?;
+        seq.serialize_element(args)?;
+        for bytes in attachments {
+            seq.serialize_element(&BASE64.encode(bytes))?;
+        }
+        seq.end()
     }
-    let mut data = Vec::with_capacity(payload.attachments.len() + 1);
-    data.push(Value::Array(payload.args.clone()));
-    data.extend(
-        payload
-            .attachments
-            .iter()
-            .map(|bytes| Value::String(BASE64.encode(bytes))),
-    );
-    (Value::Array(data), true)
 }
 
 fn decode_data(fields: &Fields, key: &'static str) -> Result<(Payload, bool), MessageError> {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::bus::{BusDriver, BusError, BusEvent, BusFuture};
 use super::cluster::{Answer, Peers, Query, SocketInfo};
-use super::message::{BusMessage, CallbackRef, Selection};
+use super::message::{BusMessage, CallbackRef, EmitRef, Names, Selection};
 use super::{
     BroadcastTarget, ClusterEmit, ClusterOp, LocalManager, Manager, RemoteAcks, ServerNode,
 };
@@ -343,8 +343,7 @@ impl Manager for PubSubManager {
     }
 
     fn publish(&self, op: ClusterOp<'_>) {
-        let message = self.shared.message_for(op, None);
-        self.shared.send(message);
+        self.shared.send(self.shared.encode(op, None));
     }
 
     fn publish_with_ack(&self, emit: ClusterEmit<'_>, timeout: Duration) -> Option<RemoteAcks> {
@@ -362,9 +361,7 @@ impl Manager for PubSubManager {
             namespace: emit.namespace.to_owned(),
             id,
         };
-        let message = self
-            .shared
-            .message_for(ClusterOp::Emit(emit), Some(callback));
+        let message = self.shared.encode(ClusterOp::Emit(emit), Some(&callback));
         self.shared.send(message);
         let shared = Arc::downgrade(&self.shared);
         tokio::spawn(async move {
@@ -386,19 +383,24 @@ impl Shared {
         Some(self.host_id.clone())
     }
 
-    fn message_for(&self, op: ClusterOp<'_>, callback: Option<CallbackRef>) -> BusMessage {
-        match op {
-            ClusterOp::Emit(emit) => BusMessage::Emit {
-                host_id: self.host(),
-                namespace: emit.namespace.to_owned(),
-                event: emit.event.to_owned(),
-                payload: emit.payload.clone(),
-                rooms: emit.target.rooms.clone(),
-                except: emit.target.except.clone(),
-                skip_sids: emit.target.skip.iter().map(Sid::to_string).collect(),
-                callback,
-                volatile: emit.volatile,
-            },
+    /// The bus message of `op`, encoded; an emit straight from its borrowed payload.
+    fn encode(&self, op: ClusterOp<'_>, callback: Option<&CallbackRef>) -> Bytes {
+        let message = match op {
+            ClusterOp::Emit(emit) => {
+                let skip = emit.target.skip.as_ref();
+                return EmitRef {
+                    host_id: Some(&self.host_id),
+                    namespace: emit.namespace,
+                    event: emit.event,
+                    payload: emit.payload,
+                    rooms: &emit.target.rooms,
+                    except: &emit.target.except,
+                    skip_sids: skip.map_or(Names::List(&[]), |sid| Names::One(sid.as_str())),
+                    callback,
+                    volatile: emit.volatile,
+                }
+                .encode();
+            }
             ClusterOp::Join {
                 namespace,
                 target,
@@ -429,14 +431,15 @@ impl Shared {
                 namespace: namespace.to_owned(),
                 room: room.to_owned(),
             },
-        }
+        };
+        message.encode()
     }
 
     /// Queues a message for the publisher task; never waits.
-    fn send(&self, message: BusMessage) {
-        if let Err(err) = self.outbox.try_send(Outgoing::Main(message.encode())) {
+    fn send(&self, message: Bytes) {
+        if let Err(err) = self.outbox.try_send(Outgoing::Main(message)) {
             BusStats::add(&self.stats.publish_failures);
-            tracing::warn!(method = message.method(), %err, "bus publish queue: message dropped");
+            tracing::warn!(%err, "bus publish queue: message dropped");
         }
     }
 }
