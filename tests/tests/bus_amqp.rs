@@ -212,6 +212,8 @@ async fn a_slow_reader_loses_nothing() {
     for i in 0..50u8 {
         bus.publish(&channel.0, Bytes::from(vec![i])).await.unwrap();
     }
+    // Not a synchronisation: the reader stays idle a while so the driver meets a full queue
+    // (the assertions below hold however long this is).
     tokio::time::sleep(Duration::from_millis(300)).await;
     for i in 0..50u8 {
         assert_eq!(next_message(&mut events).await.1, Bytes::from(vec![i]));
@@ -463,6 +465,8 @@ async fn the_publisher_reconnects_on_a_later_call() {
     // Broker away: publishes fail fast.
     proxy.refuse.store(true, Ordering::SeqCst);
     proxy.cut();
+    // The cut reaches the driver's socket asynchronously; publishes right after it may still
+    // be written into the dying connection, which is a different path than this test's.
     tokio::time::sleep(Duration::from_millis(100)).await;
     for _ in 0..3 {
         let start = Instant::now();

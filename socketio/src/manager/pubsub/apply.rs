@@ -101,46 +101,30 @@ impl Shared {
                 namespace,
                 selection,
                 ..
-            } => {
-                let Some(ns) = namespace_of(&namespace) else {
-                    return false;
-                };
-                local_operator(ns, &selection).disconnect();
-                true
-            }
+            } => namespace_of(&namespace)
+                .map(|ns| local_operator(ns, &selection).disconnect())
+                .is_some(),
             BusMessage::EnterRoom {
                 namespace,
                 selection,
                 room,
                 ..
-            } => {
-                let Some(ns) = namespace_of(&namespace) else {
-                    return false;
-                };
-                local_operator(ns, &selection).join(&room);
-                true
-            }
+            } => namespace_of(&namespace)
+                .map(|ns| local_operator(ns, &selection).join(&room))
+                .is_some(),
             BusMessage::LeaveRoom {
                 namespace,
                 selection,
                 room,
                 ..
-            } => {
-                let Some(ns) = namespace_of(&namespace) else {
-                    return false;
-                };
-                local_operator(ns, &selection).leave(&room);
-                true
-            }
+            } => namespace_of(&namespace)
+                .map(|ns| local_operator(ns, &selection).leave(&room))
+                .is_some(),
             BusMessage::CloseRoom {
                 namespace, room, ..
-            } => {
-                let Some(ns) = namespace_of(&namespace) else {
-                    return false;
-                };
-                ns.close_room(&room);
-                true
-            }
+            } => namespace_of(&namespace)
+                .map(|ns| ns.close_room(&room))
+                .is_some(),
         }
     }
 

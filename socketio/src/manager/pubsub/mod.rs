@@ -30,6 +30,10 @@ use crate::ns::payload::Payload;
 /// How many outgoing messages may wait for the bus before new ones are dropped (and counted).
 const PUBLISH_QUEUE: usize = 4096;
 
+/// How many replies from other nodes to one emit with ack may wait for its reader; more are
+/// dropped (and logged), so a flood on the bus cannot grow memory.
+const REPLIES_PER_EMIT: usize = 1024;
+
 /// How many requests from one query may be outstanding (one reply per peer is expected).
 const REPLIES_PER_QUERY: usize = 256;
 
@@ -353,7 +357,7 @@ impl Manager for PubSubManager {
             [room] => room.clone(),
             _ => format!("{}#{id}", self.shared.host_id),
         };
-        let (replies, receiver) = mpsc::channel(64);
+        let (replies, receiver) = mpsc::channel(REPLIES_PER_EMIT);
         let key = (room.clone(), id);
         self.shared.lock_acks().insert(key.clone(), replies);
         let callback = CallbackRef {
