@@ -16,28 +16,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::eio::{TIMEOUT, within};
+use common::serve;
 use common::sio::Client;
 use serde_json::{Value, json};
 use socketio::engineio::Sid;
 use socketio::manager::{BroadcastTarget, LocalManager, Manager};
 use socketio::{ConnectError, Payload, Socket, SocketIo};
-use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
-
-async fn serve(io: &SocketIo) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let app = io.router();
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
-    addr
-}
 
 // ---- binary emits from many tasks ----
 

@@ -197,16 +197,7 @@ pub async fn start_node(manager: socketio::manager::PubSubManager) -> Node {
         })
         .build()
         .expect("server");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = io
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = super::serve(&io).await;
     Node { addr, manager, io }
 }
 

@@ -129,6 +129,21 @@ pub fn run_script_against_conformance(runtime: Runtime, script: &str, arg: &str)
     assert_script_passes(cmd, &format!("{script} {arg}"));
 }
 
+/// Serves `io` on a free loopback port, in the background; returns the address.
+pub async fn serve(io: &socketio::SocketIo) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let app = io
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
 /// `node_modules` installed by `scripts/test.sh` from the repository's `package.json`.
 pub fn node_modules() -> PathBuf {
     workspace_root().join("node_modules")
