@@ -483,6 +483,106 @@ async fn upgrade_without_probe_closes_the_probing_websocket() {
     assert_polling_echoes(addr, &witness, "another session").await;
 }
 
+/// A second WebSocket for a session that already has one (upgrading or upgraded) completes
+/// its handshake and is closed by the server at once, as Node's engine.io does; the session
+/// and its first WebSocket are not touched.
+async fn assert_second_websocket_is_closed(
+    server: &TestEngine,
+    sid: &str,
+    first: &mut common::eio::Ws,
+) {
+    let query = format!("EIO=4&transport=websocket&sid={sid}");
+    let mut second = ws_connect(server.addr, &query, &[])
+        .await
+        .expect("the second WebSocket's handshake is accepted (101)");
+    ws_send(&mut second, "2probe").await;
+    let closed = ws_until_closed(&mut second).await;
+    assert!(closed.frames.is_empty(), "nothing but a close: {closed:?}");
+    assert!(server.eio.socket(sid).is_some(), "the session survives");
+    assert_ws_echoes(first, "the first WebSocket").await;
+}
+
+#[tokio::test]
+async fn second_websocket_after_the_upgrade_is_accepted_then_closed() {
+    let (server, witness) = server_with_witness(EngineConfig::default()).await;
+    let (sid, mut ws) = probing_websocket(server.addr).await;
+    ws_send(&mut ws, "2probe").await;
+    assert_eq!(ws_recv(&mut ws).await, Message::text("3probe"));
+    ws_send(&mut ws, "5").await;
+    // The echo proves the server handled `5`.
+    assert_ws_echoes(&mut ws, "after the upgrade").await;
+    assert_second_websocket_is_closed(&server, &sid, &mut ws).await;
+    assert_polling_echoes(server.addr, &witness, "another session").await;
+}
+
+#[tokio::test]
+async fn second_websocket_during_the_probe_is_accepted_then_closed() {
+    let (server, witness) = server_with_witness(EngineConfig::default()).await;
+    let (sid, mut ws) = probing_websocket(server.addr).await;
+    ws_send(&mut ws, "2probe").await;
+    assert_eq!(ws_recv(&mut ws).await, Message::text("3probe"));
+    let query = format!("EIO=4&transport=websocket&sid={sid}");
+    let mut second = ws_connect(server.addr, &query, &[])
+        .await
+        .expect("the second WebSocket's handshake is accepted (101)");
+    let closed = ws_until_closed(&mut second).await;
+    assert!(closed.frames.is_empty(), "nothing but a close: {closed:?}");
+    // The first probe goes on and completes.
+    ws_send(&mut ws, "5").await;
+    assert_ws_echoes(&mut ws, "the first WebSocket, upgraded").await;
+    assert_polling_echoes(server.addr, &witness, "another session").await;
+}
+
+#[tokio::test]
+async fn second_websocket_on_a_websocket_session_is_accepted_then_closed() {
+    let (server, witness) = server_with_witness(EngineConfig::default()).await;
+    let (mut ws, sid, _) = open_websocket(server.addr).await;
+    assert_second_websocket_is_closed(&server, &sid, &mut ws).await;
+    assert_polling_echoes(server.addr, &witness, "another session").await;
+}
+
+/// RFC 6455 §4.2.1: `Sec-WebSocket-Key` must be the base64 of 16 bytes, or the handshake is
+/// refused with 400.
+#[tokio::test]
+async fn malformed_sec_websocket_key_is_refused_with_400() {
+    let (server, witness) = server_with_witness(EngineConfig::default()).await;
+    let addr = server.addr;
+    let bad_keys = [
+        "abc",
+        // 12 bytes that are not ASCII, then padding.
+        "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}==",
+        "",
+        // base64 of 15 and of 17 bytes.
+        "AAAAAAAAAAAAAAAAAAAA",
+        "AAAAAAAAAAAAAAAAAAAAAAA=",
+        // 16 bytes without the padding, and with characters outside the alphabet.
+        "dGhlIHNhbXBsZSBub25jZQ",
+        "dGhlIHNhbXBsZSBub25jZ*==",
+    ];
+    for key in bad_keys {
+        for query in [
+            "EIO=4&transport=websocket".to_owned(),
+            format!("EIO=4&transport=websocket&sid={witness}"),
+        ] {
+            let headers = [
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Key", key),
+                ("Sec-WebSocket-Version", "13"),
+            ];
+            let target = format!("/engine.io/?{query}");
+            send(
+                addr,
+                request(addr, Method::GET, &target, &headers, full("")),
+            )
+            .await
+            .assert_error(400, 3, &format!("key {key:?} on ?{query}"));
+        }
+    }
+    assert_eq!(server.eio.sockets().len(), 1, "no session was opened");
+    assert_polling_echoes(addr, &witness, "after the refused handshakes").await;
+}
+
 // ---- raw WebSocket frames ----
 
 /// A minimal WebSocket client on a bare TCP stream, to send frames no library would.
