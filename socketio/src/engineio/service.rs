@@ -230,17 +230,19 @@ where
             if request.method() != Method::GET {
                 return Err(EngineError::MethodNotAllowed);
             }
-            if !engine.config.allow_upgrades || socket.state() != TransportState::Polling {
-                return Err(EngineError::BadRequest("upgrade not possible".into()));
+            if !engine.config.allow_upgrades {
+                return Err(EngineError::BadRequest("upgrades are disabled".into()));
             }
             let response = websocket::accept(request.headers())?;
-            if !socket.claim_probe() {
-                return Err(EngineError::BadRequest(
-                    "an upgrade is already under way".into(),
+            let on_upgrade = hyper::upgrade::on(&mut request);
+            if socket.state() == TransportState::Polling && socket.claim_probe() {
+                tokio::spawn(websocket::serve_upgrade(engine.clone(), socket, on_upgrade));
+            } else {
+                tokio::spawn(websocket::close_extra(
+                    on_upgrade,
+                    engine.config.max_payload,
                 ));
             }
-            let on_upgrade = hyper::upgrade::on(&mut request);
-            tokio::spawn(websocket::serve_upgrade(engine.clone(), socket, on_upgrade));
             Ok(response)
         }
     }

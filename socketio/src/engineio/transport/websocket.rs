@@ -29,6 +29,11 @@ type Ws = WebSocketStream<TokioIo<Upgraded>>;
 /// Bytes read from a WebSocket connection at a time.
 const READ_CHUNK: usize = 4 * 1024;
 
+/// How long a closing WebSocket may take to flush its last frames and its close frame to the
+/// client. A client that stopped reading must not keep the connection (and its task and file
+/// descriptor) alive past it.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Checks the WebSocket handshake headers and builds the `101 Switching Protocols` answer.
 pub(crate) fn accept(headers: &HeaderMap) -> Result<Response<Body>, EngineError> {
     let has_token = |name: header::HeaderName, token: &str| {
@@ -57,6 +62,11 @@ pub(crate) fn accept(headers: &HeaderMap) -> Result<Response<Body>, EngineError>
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
         .ok_or_else(|| EngineError::BadRequest("missing Sec-WebSocket-Key".into()))?;
+    if !is_valid_key(key.as_bytes()) {
+        return Err(EngineError::BadRequest(
+            "Sec-WebSocket-Key is not the base64 of 16 bytes".into(),
+        ));
+    }
     let accept_key = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
         .map_err(|_| EngineError::BadRequest("bad Sec-WebSocket-Key".into()))?;
     let mut response = Response::new(Body::empty());
@@ -66,6 +76,16 @@ pub(crate) fn accept(headers: &HeaderMap) -> Result<Response<Body>, EngineError>
     h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     h.insert(header::SEC_WEBSOCKET_ACCEPT, accept_key);
     Ok(response)
+}
+
+/// RFC 6455 §4.2.1: the key is a nonce of 16 bytes in base64, so 24 characters with padding.
+fn is_valid_key(key: &[u8]) -> bool {
+    use base64::Engine as _;
+    let mut nonce = [0u8; 18];
+    key.len() == 24
+        && base64::engine::general_purpose::STANDARD
+            .decode_slice(key, &mut nonce)
+            .is_ok_and(|len| len == 16)
 }
 
 async fn into_websocket(on_upgrade: OnUpgrade, max_payload: usize) -> Option<Ws> {
@@ -127,6 +147,26 @@ pub(crate) async fn serve_upgrade<H: EngineHandler>(
     }
 }
 
+/// Completes the handshake of a WebSocket that asked for a session which already has one
+/// (upgraded, upgrading, or opened over WebSocket), then closes it at once, as Node's
+/// engine.io does; the session is left alone.
+pub(crate) async fn close_extra(on_upgrade: OnUpgrade, max_payload: usize) {
+    let Some(mut ws) = into_websocket(on_upgrade, max_payload).await else {
+        return;
+    };
+    let goodbye = CloseFrame {
+        code: CloseCode::Policy,
+        reason: "the session already has a WebSocket".into(),
+    };
+    // Send the close and give the client a moment to answer it; never wait on it longer.
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        if ws.close(Some(goodbye)).await.is_ok() {
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    })
+    .await;
+}
+
 /// Waits for `2probe`, answers `3probe` (pending polls get a noop from now on), then waits
 /// for `5`. Anything else fails the upgrade.
 async fn probe(socket: &Socket, ws: &mut Ws) -> Result<(), &'static str> {
@@ -160,9 +200,17 @@ async fn probe(socket: &Socket, ws: &mut Ws) -> Result<(), &'static str> {
 /// Reads and writes an established WebSocket session until it closes.
 async fn run_session<H: EngineHandler>(engine: &Engine<H>, socket: Arc<Socket>, ws: Ws) {
     let (sink, stream) = ws.split();
-    let writer = tokio::spawn(write_loop(socket.clone(), sink));
+    let mut writer = tokio::spawn(write_loop(socket.clone(), sink));
     read_loop(engine, &socket, stream).await;
-    let _ = writer.await;
+    // The session is over: the writer sends what is still queued and the close frame, but a
+    // client that stopped reading would hold it (and the connection) forever.
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        tracing::debug!(sid = %socket.sid(), "client did not take the last frames; dropping it");
+        writer.abort();
+    }
 }
 
 async fn read_loop<H: EngineHandler>(
@@ -273,5 +321,29 @@ fn to_ws_message(frame: Frame) -> WsMessage {
     match frame {
         Frame::Text(text) => WsMessage::Text(text.into_utf8_bytes()),
         Frame::Binary(data) => WsMessage::Binary(data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_key;
+
+    #[test]
+    fn only_the_base64_of_16_bytes_is_a_key() {
+        // The sample nonce of RFC 6455 §1.3.
+        assert!(is_valid_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(is_valid_key(b"AAAAAAAAAAAAAAAAAAAAAA=="));
+        for bad in [
+            &b""[..],
+            b"abc",
+            b"dGhlIHNhbXBsZSBub25jZQ",
+            b"dGhlIHNhbXBsZSBub25jZQ===",
+            b"AAAAAAAAAAAAAAAAAAAAAAA=",
+            b"AAAAAAAAAAAAAAAAAAAAAAAA",
+            b"dGhlIHNhbXBsZSBub25jZ*==",
+            b"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9==",
+        ] {
+            assert!(!is_valid_key(bad), "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 }
