@@ -58,6 +58,7 @@ pub struct EngineConfig {
     pub(crate) upgrade_timeout: Duration,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) queue_capacity: usize,
+    pub(crate) max_sessions: Option<usize>,
     pub(crate) max_packets_per_post: usize,
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
@@ -79,6 +80,7 @@ impl Default for EngineConfig {
             upgrade_timeout: Duration::from_secs(10),
             connect_timeout: None,
             queue_capacity: 1024,
+            max_sessions: None,
             max_packets_per_post: super::payload::MAX_PACKETS,
             polling: true,
             websocket: true,
@@ -142,10 +144,27 @@ impl EngineConfig {
         self
     }
 
-    /// Packets that may wait in one connection's outbound queue (default 1024). Past it,
-    /// [`Socket::send`](super::Socket::send) reports the queue as full instead of growing.
+    /// Packets that may wait in one connection's outbound queue (default 1024). A client
+    /// that falls this far behind is disconnected with
+    /// [`DisconnectReason::SlowClient`](super::DisconnectReason::SlowClient) instead of
+    /// having packets dropped or queued without bound; volatile emits skip it instead.
     pub fn queue_capacity(mut self, packets: usize) -> Self {
         self.queue_capacity = packets.max(1);
+        self
+    }
+
+    /// Most sessions open at once (default: no cap). A handshake beyond it is refused with
+    /// `503 Service Unavailable` and `Retry-After: 1`, so a flood of handshakes costs a
+    /// short answer each instead of memory; the official clients retry with backoff.
+    ///
+    /// ```
+    /// use socketio::engineio::EngineConfig;
+    ///
+    /// let config = EngineConfig::default().max_sessions(50_000);
+    /// # let _ = config;
+    /// ```
+    pub fn max_sessions(mut self, sessions: usize) -> Self {
+        self.max_sessions = Some(sessions);
         self
     }
 

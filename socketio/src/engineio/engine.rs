@@ -2,6 +2,7 @@
 //! timeout, cleanup) and the packet dispatch shared by both transports.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio::time::{Instant, sleep, sleep_until};
@@ -19,6 +20,8 @@ pub(crate) struct Engine<H> {
     pub(crate) cors: Cors,
     pub(crate) handler: H,
     sessions: RwLock<HashMap<Sid, Arc<Socket>>>,
+    /// Sessions open or being opened; what [`EngineConfig::max_sessions`] caps.
+    open: AtomicUsize,
 }
 
 /// What the transport should do after a packet was handled.
@@ -37,6 +40,7 @@ impl<H: EngineHandler> Engine<H> {
             cors,
             handler,
             sessions: RwLock::new(HashMap::new()),
+            open: AtomicUsize::new(0),
         })
     }
 
@@ -61,8 +65,11 @@ impl<H: EngineHandler> Engine<H> {
         transport: TransportKind,
         handshake: Handshake,
     ) -> Result<Arc<Socket>, EngineError> {
+        let slot = SessionSlot::take(&self.open, self.config.max_sessions)?;
         let socket = Socket::new(transport, handshake, self.config.queue_capacity);
         self.handler.on_connect(&socket).await?;
+        // From here the slot belongs to the session; run_lifecycle gives it back.
+        slot.keep();
         {
             let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
             sessions.insert(socket.sid().clone(), socket.clone());
@@ -108,6 +115,7 @@ impl<H: EngineHandler> Engine<H> {
         }
         let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
         sessions.remove(socket.sid());
+        self.open.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Pings every `ping_interval`; closes the session when a pong is late. The timeout
@@ -180,5 +188,32 @@ impl<H: EngineHandler> Engine<H> {
         for socket in self.sockets() {
             socket.close(reason);
         }
+    }
+}
+
+/// One place under [`EngineConfig::max_sessions`], given back on drop unless the session
+/// that took it opened.
+struct SessionSlot<'a> {
+    open: &'a AtomicUsize,
+}
+
+impl<'a> SessionSlot<'a> {
+    fn take(open: &'a AtomicUsize, max: Option<usize>) -> Result<Self, EngineError> {
+        let taken = open.fetch_add(1, Ordering::AcqRel);
+        let slot = SessionSlot { open };
+        match max {
+            Some(max) if taken >= max => Err(EngineError::TooManySessions),
+            _ => Ok(slot),
+        }
+    }
+
+    fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SessionSlot<'_> {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -34,6 +34,10 @@ pub enum EngineError {
     /// The connect handler refused the session.
     #[error("Connection refused: {0}")]
     ConnectRejected(#[from] ConnectRejection),
+    /// The server holds [`EngineConfig::max_sessions`](super::EngineConfig::max_sessions)
+    /// sessions already; answered with 503 and `Retry-After`.
+    #[error("Too many sessions")]
+    TooManySessions,
 }
 
 impl EngineError {
@@ -46,7 +50,9 @@ impl EngineError {
             EngineError::BadRequest(_) => Some(3),
             EngineError::ForbiddenOrigin(_) => Some(4),
             EngineError::UnsupportedProtocolVersion => Some(5),
-            EngineError::MethodNotAllowed | EngineError::ConnectRejected(_) => None,
+            EngineError::MethodNotAllowed
+            | EngineError::ConnectRejected(_)
+            | EngineError::TooManySessions => None,
         }
     }
 
@@ -55,6 +61,7 @@ impl EngineError {
         match self {
             EngineError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             EngineError::ConnectRejected(_) => StatusCode::UNAUTHORIZED,
+            EngineError::TooManySessions => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -70,6 +77,7 @@ impl EngineError {
             EngineError::UnsupportedProtocolVersion => "Unsupported protocol version",
             EngineError::MethodNotAllowed => "Method not allowed",
             EngineError::ConnectRejected(_) => "Unauthorized",
+            EngineError::TooManySessions => "Too many sessions",
         }
     }
 
@@ -89,6 +97,11 @@ impl EngineError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if status == StatusCode::METHOD_NOT_ALLOWED {
             response.headers_mut().insert(
                 header::ALLOW,

@@ -133,6 +133,10 @@ pub enum DisconnectReason {
     ConnectTimeout,
     /// The server is shutting down.
     ServerShutdown,
+    /// The client fell so far behind that its outbound queue filled up (see
+    /// [`EngineConfig::queue_capacity`](super::EngineConfig::queue_capacity)): rather than
+    /// drop a packet and leave a silent gap, the server ends the session.
+    SlowClient,
 }
 
 impl DisconnectReason {
@@ -146,6 +150,7 @@ impl DisconnectReason {
             DisconnectReason::TransportError => "transport error",
             DisconnectReason::ConnectTimeout => "connect timeout",
             DisconnectReason::ServerShutdown => "server shutting down",
+            DisconnectReason::SlowClient => "slow client",
         }
     }
 
@@ -170,8 +175,9 @@ impl fmt::Display for DisconnectReason {
 /// What [`Socket::send`] could not do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    /// The outbound queue is full: the client reads slower than the server writes.
-    #[error("the outbound queue of this session is full")]
+    /// The outbound queue is full: the client reads slower than the server writes. The
+    /// session was closed with [`DisconnectReason::SlowClient`].
+    #[error("the outbound queue of this session is full; the session was closed")]
     QueueFull,
     /// The session is closed.
     #[error("the session is closed")]
@@ -292,11 +298,12 @@ impl Socket {
         }
     }
 
-    /// Whether a message queued now would leave at once: always over WebSocket, over
-    /// long-polling only while a poll is waiting. Volatile emits skip sessions that are not.
+    /// Whether a message queued now would leave at once: over WebSocket while the outbound
+    /// queue has room, over long-polling only while a poll is waiting. Volatile emits skip
+    /// sessions that are not, so a volatile packet never ends a slow client's session.
     pub fn is_writable(&self) -> bool {
         match self.state() {
-            TransportState::WebSocket => true,
+            TransportState::WebSocket => self.outbound.capacity() > 0,
             TransportState::Polling => self.poll_waiting.load(Ordering::Acquire),
             TransportState::Upgrading | TransportState::Closed => false,
         }
@@ -314,8 +321,13 @@ impl Socket {
 
     /// Queues a message for the client without waiting.
     ///
-    /// A full queue is reported instead of waiting, so one slow client never holds up a
-    /// sender that serves many.
+    /// A full queue is never waited on, so one slow client cannot hold up a sender that
+    /// serves many; it means the client is [`queue_capacity`] packets behind, and the
+    /// session ends with [`DisconnectReason::SlowClient`] instead of losing the packet
+    /// silently ([`SendError::QueueFull`] is returned). Every packet the client does receive
+    /// was queued in order, with no gap.
+    ///
+    /// [`queue_capacity`]: super::EngineConfig::queue_capacity
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
         self.send_frame(message.into().into_frame())
     }
@@ -350,7 +362,11 @@ impl Socket {
             return Err(SendError::Closed);
         }
         self.outbound.try_send(entry).map_err(|err| match err {
-            mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
+            mpsc::error::TrySendError::Full(_) => {
+                tracing::debug!(sid = %self.sid, "outbound queue full; closing the session");
+                self.close(DisconnectReason::SlowClient);
+                SendError::QueueFull
+            }
             mpsc::error::TrySendError::Closed(_) => SendError::Closed,
         })
     }
@@ -516,10 +532,17 @@ mod tests {
     }
 
     #[test]
-    fn full_queue_and_closed_session_are_reported() {
+    fn a_full_queue_ends_the_session_as_a_slow_client() {
         let socket = test_socket(1);
         assert_eq!(socket.send("a"), Ok(()));
         assert_eq!(socket.send("b"), Err(SendError::QueueFull));
+        assert_eq!(socket.close_reason(), Some(DisconnectReason::SlowClient));
+        assert_eq!(socket.send("c"), Err(SendError::Closed));
+    }
+
+    #[test]
+    fn a_closed_session_refuses_sends_and_keeps_its_first_reason() {
+        let socket = test_socket(4);
         socket.close(DisconnectReason::ClientClose);
         assert_eq!(socket.send("c"), Err(SendError::Closed));
         assert_eq!(socket.close_reason(), Some(DisconnectReason::ClientClose));

@@ -34,6 +34,9 @@ pub enum DisconnectReason {
     ParseError,
     /// The server is shutting down.
     ServerShutdown,
+    /// The client read so slowly that its outbound queue filled up; the server closed the
+    /// connection rather than drop a packet.
+    SlowClient,
 }
 
 impl DisconnectReason {
@@ -47,6 +50,7 @@ impl DisconnectReason {
             DisconnectReason::TransportError => "transport error",
             DisconnectReason::ParseError => "parse error",
             DisconnectReason::ServerShutdown => "server shutting down",
+            DisconnectReason::SlowClient => "slow client",
         }
     }
 }

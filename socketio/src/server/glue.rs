@@ -217,6 +217,7 @@ fn socket_reason(reason: engineio::DisconnectReason) -> DisconnectReason {
         Engine::PingTimeout => DisconnectReason::PingTimeout,
         Engine::TransportError => DisconnectReason::TransportError,
         Engine::ServerShutdown => DisconnectReason::ServerShutdown,
+        Engine::SlowClient => DisconnectReason::SlowClient,
         Engine::ServerClose | Engine::ConnectTimeout => DisconnectReason::ServerDisconnect,
         _ => DisconnectReason::TransportClose,
     }
