@@ -143,7 +143,7 @@ async fn a_node_killed_during_traffic_leaves_the_survivor_whole_and_rejoins() {
 
     // Everything at once, while the survivor may still count B.
     let dead_target = target_b.sid.clone();
-    let (count_dropped_after, first_fetch, dead_sid, dead_room, dead_request, b_reasons) = tokio::join!(
+    let (expired_after, first_fetch, dead_sid, dead_room, dead_request, b_reasons) = tokio::join!(
         until_server_count(
             &survivor.io,
             1,
@@ -218,8 +218,8 @@ async fn a_node_killed_during_traffic_leaves_the_survivor_whole_and_rejoins() {
 
     // B no longer counts, and queries answer without it.
     assert!(
-        count_dropped_after <= PEER_EXPIRY + SLACK,
-        "server_count() dropped {count_dropped_after:?} after the kill"
+        expired_after <= PEER_EXPIRY + SLACK,
+        "server_count() dropped {expired_after:?} after the kill"
     );
     let (expired_fetch_took, after_expiry) = survivor.chat_sockets().await;
     assert_eq!(
@@ -302,7 +302,7 @@ async fn a_node_killed_during_traffic_leaves_the_survivor_whole_and_rejoins() {
 
     eprintln!(
         "node loss: {} steps of traffic ({steps_at_kill} before the kill); server_count() 2 -> 1 \
-         {count_dropped_after:?} after SIGKILL (expiry {PEER_EXPIRY:?}, B heartbeats every 2 s); \
+         {expired_after:?} after SIGKILL (expiry {PEER_EXPIRY:?}, B heartbeats every 2 s); \
          fetch_sockets() right after the kill (count {count_then}) {first_fetch_took:?}, after \
          expiry {expired_fetch_took:?}; acks aimed at B ended after {dead_sid_took:?} (sid), \
          {dead_room_took:?} (room), {dead_request_took:?} (request-ack-to); back to 2 nodes \
