@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo run --example cluster_node -- --port 3001 --redis redis://127.0.0.1:6379/`
 //! (or `--amqp amqp://guest:guest@127.0.0.1:5672/%2f`; `--channel NAME` picks the bus
-//! channel, default `socketio`). Without `--port` the `PORT` variable is used (default 3000).
+//! channel, default `socketio`; `--heartbeat-ms N` how often this node tells the others it
+//! is alive, default 2000, so they stop counting it three intervals after it dies). Without
+//! `--port` the `PORT` variable is used (default 3000).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -24,6 +26,7 @@ struct Options {
     port: String,
     bus: Bus,
     channel: String,
+    heartbeat: Option<Duration>,
 }
 
 enum Bus {
@@ -35,6 +38,7 @@ fn parse_options() -> Result<Options, String> {
     let mut port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let mut bus = None;
     let mut channel = "socketio".to_owned();
+    let mut heartbeat = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -43,11 +47,21 @@ fn parse_options() -> Result<Options, String> {
             "--redis" => bus = Some(Bus::Redis(value()?)),
             "--amqp" => bus = Some(Bus::Amqp(value()?)),
             "--channel" => channel = value()?,
+            "--heartbeat-ms" => {
+                let ms = value()?;
+                let ms: u64 = ms.parse().map_err(|_| format!("bad --heartbeat-ms {ms}"))?;
+                heartbeat = Some(Duration::from_millis(ms.max(1)));
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
     let bus = bus.ok_or("one of --redis URL or --amqp URL is required")?;
-    Ok(Options { port, bus, channel })
+    Ok(Options {
+        port,
+        bus,
+        channel,
+        heartbeat,
+    })
 }
 
 #[tokio::main]
@@ -56,16 +70,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let options = parse_options().inspect_err(|_| {
-        eprintln!("usage: cluster_node [--port P] (--redis URL | --amqp URL) [--channel NAME]");
+        eprintln!(
+            "usage: cluster_node [--port P] (--redis URL | --amqp URL) [--channel NAME] \
+             [--heartbeat-ms N]"
+        );
     })?;
 
-    let manager = match &options.bus {
+    let mut manager = match &options.bus {
         Bus::Redis(url) => PubSubManager::builder(RedisBus::new(url)?),
         Bus::Amqp(url) => PubSubManager::builder(AmqpBus::new(url)?),
     }
-    .channel(&options.channel)
-    .connect()
-    .await?;
+    .channel(&options.channel);
+    if let Some(interval) = options.heartbeat {
+        manager = manager.heartbeat_interval(interval);
+    }
+    let manager = manager.connect().await?;
 
     let io = SocketIo::builder()
         .engine(|config| engine_options(config).connect_timeout(Duration::from_secs(1)))

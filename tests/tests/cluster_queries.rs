@@ -91,3 +91,49 @@ async fn without_a_pub_sub_manager_the_queries_answer_locally() {
     assert!(io.all_rooms("/").await.is_empty());
     assert!(io.to("r").fetch_sockets().await.is_empty());
 }
+
+/// Each heartbeat carries its sender's interval, so a node that beats fast keeps counting a
+/// node that beats slowly between its heartbeats (it used to forget it after three of its own
+/// intervals, so queries left out the slow node's sockets most of the time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_with_different_heartbeat_intervals_keep_counting_each_other() {
+    use socketio::manager::{PubSubManager, RedisBus};
+
+    let redis = RedisServer::start();
+    let node_with = |interval: Duration| {
+        let url = redis.url();
+        async move {
+            let manager = PubSubManager::builder(RedisBus::new(&url).expect("redis url"))
+                .heartbeat_interval(interval)
+                .connect()
+                .await
+                .expect("redis reachable");
+            common::bus::start_node(manager).await
+        }
+    };
+    let fast = node_with(Duration::from_millis(100)).await;
+    let slow = node_with(Duration::from_secs(1)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for node in [&fast, &slow] {
+        while node.io.server_count().await != 2 {
+            assert!(Instant::now() < deadline, "nodes never saw each other");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // What is under test is that the count never drops over several of the slow node's
+    // intervals, so it is sampled over that time.
+    let watch_until = Instant::now() + Duration::from_millis(2500);
+    while Instant::now() < watch_until {
+        assert_eq!(
+            fast.io.server_count().await,
+            2,
+            "the fast node lost the slow one"
+        );
+        assert_eq!(
+            slow.io.server_count().await,
+            2,
+            "the slow node lost the fast one"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -3,7 +3,7 @@
 //! a selection or the rooms of a namespace, answered by every node.
 //!
 //! ```text
-//! {"kind":"heartbeat","host_id":H}
+//! {"kind":"heartbeat","host_id":H,"interval_ms":N}
 //! {"kind":"request","host_id":H,"request_id":N,"query":"sockets","namespace":NS,"rooms":[…],"except_rooms":[…]}
 //! {"kind":"request","host_id":H,"request_id":N,"query":"rooms","namespace":NS}
 //! {"kind":"response","host_id":R,"to":H,"request_id":N,"sockets":[{"id":…,"rooms":[…]}]}
@@ -66,6 +66,10 @@ pub(crate) enum Answer {
 pub(crate) enum ClusterMessage {
     Heartbeat {
         host_id: String,
+        /// The sender's heartbeat interval: it is counted as alive for three of its own
+        /// intervals, whatever the receiver's interval is. Absent: the receiver's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interval_ms: Option<u64>,
     },
     Request {
         host_id: String,
@@ -100,40 +104,61 @@ impl ClusterMessage {
 
     pub(crate) fn host_id(&self) -> &str {
         match self {
-            ClusterMessage::Heartbeat { host_id }
+            ClusterMessage::Heartbeat { host_id, .. }
             | ClusterMessage::Request { host_id, .. }
             | ClusterMessage::Response { host_id, .. } => host_id,
         }
     }
 }
 
+/// Heartbeats missed before a peer no longer counts.
+const MISSED_HEARTBEATS: u32 = 3;
+
+/// The longest a peer counts without a sign of life, whatever interval it announces, so a
+/// forged heartbeat cannot keep a phantom node in every query for long.
+const MAX_EXPIRY: Duration = Duration::from_secs(300);
+
 /// The other nodes heard from lately.
 #[derive(Debug)]
 pub(crate) struct Peers {
-    last_seen: HashMap<String, Instant>,
-    expiry: Duration,
+    /// When each peer was last heard from, and how long it counts after that.
+    last_seen: HashMap<String, (Instant, Duration)>,
+    /// For peers that announce no interval: three of this node's own.
+    default_expiry: Duration,
     /// Bounds the table, so forged host ids cannot grow it without limit.
     max_peers: usize,
 }
 
 impl Peers {
-    pub(crate) fn new(expiry: Duration) -> Self {
+    /// `interval` is this node's heartbeat interval.
+    pub(crate) fn new(interval: Duration) -> Self {
         Peers {
             last_seen: HashMap::new(),
-            expiry,
+            default_expiry: expiry_for(interval),
             max_peers: 4096,
         }
     }
 
     /// Records a sign of life; `true` when the peer was not known (or had expired).
-    pub(crate) fn seen(&mut self, host_id: &str, now: Instant) -> bool {
+    /// `announced` is the heartbeat interval the peer announced, when the message is a
+    /// heartbeat that carries one; other messages keep what the peer announced before.
+    pub(crate) fn seen(
+        &mut self,
+        host_id: &str,
+        now: Instant,
+        announced: Option<Duration>,
+    ) -> bool {
         self.forget_expired(now);
-        if let Some(last) = self.last_seen.get_mut(host_id) {
+        if let Some((last, expiry)) = self.last_seen.get_mut(host_id) {
             *last = now;
+            if let Some(interval) = announced {
+                *expiry = expiry_for(interval);
+            }
             return false;
         }
         if self.last_seen.len() < self.max_peers {
-            self.last_seen.insert(host_id.to_owned(), now);
+            let expiry = announced.map_or(self.default_expiry, expiry_for);
+            self.last_seen.insert(host_id.to_owned(), (now, expiry));
         }
         true
     }
@@ -145,10 +170,13 @@ impl Peers {
     }
 
     fn forget_expired(&mut self, now: Instant) {
-        let expiry = self.expiry;
         self.last_seen
-            .retain(|_, last| now.saturating_duration_since(*last) < expiry);
+            .retain(|_, (last, expiry)| now.saturating_duration_since(*last) < *expiry);
     }
+}
+
+fn expiry_for(interval: Duration) -> Duration {
+    interval.saturating_mul(MISSED_HEARTBEATS).min(MAX_EXPIRY)
 }
 
 #[cfg(test)]
@@ -183,6 +211,11 @@ mod tests {
             response,
             ClusterMessage::Heartbeat {
                 host_id: "c".into(),
+                interval_ms: Some(2000),
+            },
+            ClusterMessage::Heartbeat {
+                host_id: "d".into(),
+                interval_ms: None,
             },
         ] {
             assert_eq!(
@@ -207,18 +240,32 @@ mod tests {
     }
 
     #[test]
-    fn peers_expire_and_are_bounded() {
+    fn peers_expire_after_three_of_their_intervals_and_are_bounded() {
         let start = Instant::now();
-        let mut peers = Peers::new(Duration::from_secs(5));
-        assert!(peers.seen("a", start));
-        assert!(!peers.seen("a", start + Duration::from_secs(1)));
-        assert_eq!(peers.alive(start + Duration::from_secs(5)), ["a"]);
-        assert!(peers.alive(start + Duration::from_secs(7)).is_empty());
+        let secs = Duration::from_secs;
+        // This node beats every 2 s: a peer that announces nothing counts for 6 s.
+        let mut peers = Peers::new(secs(2));
+        assert!(peers.seen("a", start, None));
+        assert!(!peers.seen("a", start + secs(1), None));
+        assert_eq!(peers.alive(start + secs(6)), ["a"]);
+        assert!(peers.alive(start + secs(7)).is_empty());
+        // A peer that beats every 10 s counts for 30 s here, a faster one for three of its
+        // own intervals; a later message without an interval keeps the announced one.
+        assert!(peers.seen("slow", start, Some(secs(10))));
+        assert!(peers.seen("fast", start, Some(Duration::from_millis(100))));
+        assert_eq!(peers.alive(start + Duration::from_millis(299)).len(), 2);
+        assert_eq!(peers.alive(start + Duration::from_millis(300)), ["slow"]);
+        assert!(!peers.seen("slow", start + secs(1), None));
+        assert_eq!(peers.alive(start + secs(30)), ["slow"]);
+        assert!(peers.alive(start + secs(31)).is_empty());
+        // A forged huge interval counts for at most MAX_EXPIRY.
+        assert!(peers.seen("forged", start, Some(Duration::MAX)));
+        assert!(peers.alive(start + MAX_EXPIRY).is_empty());
         peers.max_peers = 2;
-        let now = start + Duration::from_secs(8);
-        peers.seen("x", now);
-        peers.seen("y", now);
-        peers.seen("z", now);
+        let now = start + MAX_EXPIRY;
+        peers.seen("x", now, None);
+        peers.seen("y", now, None);
+        peers.seen("z", now, None);
         assert_eq!(peers.alive(now).len(), 2);
     }
 }

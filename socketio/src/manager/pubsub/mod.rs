@@ -93,8 +93,9 @@ impl PubSubManagerBuilder {
         self
     }
 
-    /// How often this node tells the others it is alive (default 2 s); a node silent for
-    /// three intervals no longer counts.
+    /// How often this node tells the others it is alive (default 2 s). Each heartbeat
+    /// carries the interval, so the other nodes stop counting this one after three of
+    /// *its* intervals of silence, whatever their own interval is; nodes may differ.
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.heartbeat_interval = interval;
         self
@@ -129,10 +130,11 @@ impl PubSubManagerBuilder {
             local: LocalManager::new(),
             channel: self.channel,
             cluster_channel,
-            peers: Mutex::new(Peers::new(self.heartbeat_interval * 3)),
+            peers: Mutex::new(Peers::new(self.heartbeat_interval)),
             queries: Mutex::new(HashMap::new()),
             next_query: AtomicU64::new(1),
             request_timeout: self.request_timeout,
+            heartbeat_interval: self.heartbeat_interval,
             host_id: Sid::generate().to_string(),
             max_message_size: self.max_message_size,
             remote_ack_timeout: self.remote_ack_timeout,
@@ -201,6 +203,8 @@ struct Shared {
     queries: Mutex<HashMap<u64, mpsc::Sender<(String, Answer)>>>,
     next_query: AtomicU64,
     request_timeout: Duration,
+    /// Announced in every heartbeat, so peers know when this node is overdue.
+    heartbeat_interval: Duration,
     host_id: String,
     max_message_size: usize,
     remote_ack_timeout: Duration,

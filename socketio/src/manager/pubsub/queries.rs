@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -27,6 +27,12 @@ impl Shared {
     pub(super) fn send_heartbeat(&self) {
         self.send_cluster(ClusterMessage::Heartbeat {
             host_id: self.host_id.clone(),
+            interval_ms: Some(
+                self.heartbeat_interval
+                    .as_millis()
+                    .try_into()
+                    .unwrap_or(u64::MAX),
+            ),
         });
     }
 
@@ -43,11 +49,15 @@ impl Shared {
         if message.host_id() == self.host_id {
             return;
         }
-        let newcomer = self
-            .peers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .seen(message.host_id(), Instant::now());
+        let announced = match &message {
+            ClusterMessage::Heartbeat { interval_ms, .. } => interval_ms.map(Duration::from_millis),
+            _ => None,
+        };
+        let newcomer = self.peers.lock().unwrap_or_else(|e| e.into_inner()).seen(
+            message.host_id(),
+            Instant::now(),
+            announced,
+        );
         if newcomer {
             // Answer at once, so a node that just started knows its peers without waiting
             // for their next heartbeat.
