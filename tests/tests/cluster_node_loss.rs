@@ -30,15 +30,17 @@ use common::bus::{Events, RedisServer, free_port, next_event, recording_client_o
 use common::eio::within;
 use common::{ExampleProcess, example_binary, spawn_until_ready};
 
-/// The survivor's heartbeat interval. A node forgets a peer that stayed silent for three of its
-/// *own* intervals, while the peer heartbeats at *its* pace: `cluster_node` uses the default
-/// 2 s and has no flag to change it. 1 s makes the survivor's expiry 3 s, 1 s above node B's
-/// heartbeat period, instead of the default 6 s.
+/// The survivor's heartbeat interval.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// How long the survivor keeps counting a silent peer: three heartbeat intervals (see
+/// Node B's heartbeat interval (`cluster_node --heartbeat-ms`), shorter than the survivor's:
+/// every heartbeat announces its interval, so each node counts the other for three of the
+/// other's intervals and nodes with different intervals do not lose sight of each other.
+const B_HEARTBEAT: Duration = Duration::from_millis(300);
+
+/// How long the survivor keeps counting node B once it is silent: three of B's intervals (see
 /// `PubSubManagerBuilder::heartbeat_interval`).
-const PEER_EXPIRY: Duration = Duration::from_secs(3 * HEARTBEAT.as_secs());
+const PEER_EXPIRY: Duration = Duration::from_millis(3 * B_HEARTBEAT.as_millis() as u64);
 
 /// How long a cluster-wide query of the survivor waits for the other nodes.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
@@ -302,7 +304,7 @@ async fn a_node_killed_during_traffic_leaves_the_survivor_whole_and_rejoins() {
 
     eprintln!(
         "node loss: {} steps of traffic ({steps_at_kill} before the kill); server_count() 2 -> 1 \
-         {expired_after:?} after SIGKILL (expiry {PEER_EXPIRY:?}, B heartbeats every 2 s); \
+         {expired_after:?} after SIGKILL (expiry {PEER_EXPIRY:?}, B heartbeats every {B_HEARTBEAT:?}); \
          fetch_sockets() right after the kill (count {count_then}) {first_fetch_took:?}, after \
          expiry {expired_fetch_took:?}; acks aimed at B ended after {dead_sid_took:?} (sid), \
          {dead_room_took:?} (room), {dead_request_took:?} (request-ack-to); back to 2 nodes \
@@ -417,7 +419,9 @@ fn answer(ack: Option<AckSender>, payload: impl Into<Payload>) {
 /// killed as a whole.
 fn start_node_b(port: u16, redis_url: &str) -> ExampleProcess {
     let mut cmd = Command::new(example_binary("cluster_node"));
+    let heartbeat = B_HEARTBEAT.as_millis().to_string();
     cmd.args(["--port", &port.to_string(), "--redis", redis_url])
+        .args(["--heartbeat-ms", &heartbeat])
         .process_group(0);
     spawn_until_ready(cmd, "cluster_node")
 }
