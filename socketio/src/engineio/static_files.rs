@@ -120,9 +120,10 @@ impl StaticFiles {
         let (rule, rest) = self.find_rule(&path)?;
 
         // The rest starts with `/`; a directory target already supplies one. An empty
-        // target means the working directory, and must not turn `/x` into an absolute path.
+        // target means the working directory, and must not turn `/x` into an absolute path:
+        // every leading slash goes, since `//x` would be absolute as well.
         let rest = if rule.file.is_empty() || rule.file.ends_with('/') {
-            rest.strip_prefix('/').unwrap_or(rest)
+            rest.trim_start_matches('/')
         } else {
             rest
         };
@@ -555,6 +556,37 @@ mod tests {
                 ("/static/./a.css", expect("./public/./a.css", "text/css")),
             ],
         );
+    }
+
+    /// Found by the `static_path` fuzz target: extra slashes after the rule of an empty target
+    /// (the working directory) made an absolute path, `/e//etc/passwd` serving `/etc/passwd`.
+    #[test]
+    fn repeated_slashes_stay_below_an_empty_target() {
+        let files = StaticFiles::new()
+            .route("/e", "")
+            .route("/", "")
+            .route("/d/", "./public/");
+        check(
+            &files,
+            &[
+                (
+                    "/e//etc/passwd",
+                    expect("etc/passwd", FALLBACK_CONTENT_TYPE),
+                ),
+                (
+                    "/e///etc/passwd",
+                    expect("etc/passwd", FALLBACK_CONTENT_TYPE),
+                ),
+                ("///a", expect("a", FALLBACK_CONTENT_TYPE)),
+                ("//", expect("index.html", "text/html")),
+                (
+                    "/d//etc/passwd",
+                    expect("./public/etc/passwd", FALLBACK_CONTENT_TYPE),
+                ),
+            ],
+        );
+        let empty_url = StaticFiles::new().route("", "");
+        check(&empty_url, &[("//", expect("index.html", "text/html"))]);
     }
 
     #[test]
