@@ -12,6 +12,9 @@ pub mod bench_support;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 pub mod engineio;
+#[cfg(feature = "fuzzing")]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 pub mod handler;
 pub mod manager;
 pub(crate) mod ns;
