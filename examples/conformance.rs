@@ -5,6 +5,10 @@
 //! the namespaces `/`, `/custom` and `/chat` of the contract.
 //!
 //! Run: `PORT=3000 cargo run --release --example conformance`
+//!
+//! `--stats` (opt-in, for the soak tool) also serves `GET /stats`: the open sessions of both
+//! paths and the sockets of each namespace as JSON, read through the public API only. Without
+//! it nothing else changes.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,11 +19,17 @@ use socketio_examples::contract::{
     chat_namespace, echo_namespace, engine_options, shutdown_signal,
 };
 
+/// Between a CONNECT reply and the `auth` event that follows it over WebSocket.
+const CONNECT_REPLY_PAUSE: Duration = Duration::from_millis(5);
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
+
+    // Other arguments are left alone, as they always were.
+    let stats = std::env::args().skip(1).any(|arg| arg == "--stats");
 
     let engine = EngineIo::builder()
         .config(engine_options(EngineConfig::default()).path("/engine.io/"))
@@ -31,6 +41,9 @@ async fn main() -> std::io::Result<()> {
 
     let io = SocketIo::builder()
         .engine(|config| engine_options(config).connect_timeout(Duration::from_secs(1)))
+        // The official socket.io-protocol suite (on Node's `ws`) listens for `auth` only after
+        // it handled the CONNECT reply: the reply must arrive in a read of its own.
+        .connect_reply_pause(CONNECT_REPLY_PAUSE)
         .namespace("/", echo_namespace)
         .namespace("/custom", echo_namespace)
         .namespace("/chat", chat_namespace)
@@ -38,8 +51,15 @@ async fn main() -> std::io::Result<()> {
         .expect("valid namespaces");
 
     // `/engine.io/` first, then `/socket.io/`, then 404.
-    let app = axum::Router::new()
-        .fallback_service(tower_layer::Layer::layer(&engine.layer(), io.service()));
+    let mut app = axum::Router::new();
+    if stats {
+        let (engine, io) = (engine.clone(), io.clone());
+        app = app.route(
+            "/stats",
+            axum::routing::get(move || std::future::ready(stats_json(&engine, &io))),
+        );
+    }
+    let app = app.fallback_service(tower_layer::Layer::layer(&engine.layer(), io.service()));
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
@@ -56,4 +76,29 @@ async fn main() -> std::io::Result<()> {
         io.shutdown();
     })
     .await
+}
+
+/// `GET /stats`: `{"engine_sessions":N,"socketio_sessions":N,"sockets":{"/":N,…}}`, where
+/// `engine_sessions` counts the open sessions of `/engine.io/` and `socketio_sessions` those of
+/// `/socket.io/`. A soak run reads it to see the server come back to zero.
+fn stats_json(
+    engine: &EngineIo,
+    io: &SocketIo,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let sockets: serde_json::Map<String, serde_json::Value> = ["/", "/custom", "/chat"]
+        .into_iter()
+        .map(|ns| {
+            let count = io.of(ns).map_or(0, |sockets| sockets.sockets().len());
+            (ns.to_owned(), count.into())
+        })
+        .collect();
+    let body = serde_json::json!({
+        "engine_sessions": engine.sockets().len(),
+        "socketio_sessions": io.engine().sockets().len(),
+        "sockets": sockets,
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
 }
