@@ -6,7 +6,8 @@
 //! ```text
 //! soak --server PATH/TO/conformance [--clients 1000] [--duration 30] [--warmup SECS]
 //!      [--settle 30] [--seed N] [--sample SECS] [--ramp SECS] [--drop-deadline 15]
-//!      [--chat-percent 10] [--think-ms 1000] [--polling-percent 50] [--source-ips 16]
+//!      [--chat-percent 10] [--think-ms 1000] [--traffic-secs 11] [--polling-percent 50]
+//!      [--source-ips 16]
 //!      [--server-log FILE]
 //! soak --attach PID --url http://127.0.0.1:PORT …   (a server started with `--stats`)
 //! ```
@@ -118,6 +119,8 @@ struct Options {
     chat_percent: u32,
     /// Mean time between two emits of one client (uniform in 0.2×…1.8× of it).
     think_ms: u64,
+    /// Mean length of a lifecycle's traffic phase (uniform in 0.2×…1.8× of it).
+    traffic_ms: u64,
     /// Share of lifecycles that start on long-polling (half of them upgrade).
     polling_percent: u32,
     source_ips: u8,
@@ -128,7 +131,7 @@ struct Options {
 impl Options {
     const USAGE: &'static str = "usage: soak (--server PATH | --attach PID --url http://127.0.0.1:PORT) \
 [--clients N] [--duration SECS] [--warmup SECS] [--ramp SECS] [--settle SECS] [--sample SECS] \
-[--seed N] [--drop-deadline SECS] [--chat-percent P] [--think-ms MS] [--polling-percent P] [--source-ips N] [--server-log FILE]";
+[--seed N] [--drop-deadline SECS] [--chat-percent P] [--think-ms MS] [--traffic-secs SECS] [--polling-percent P] [--source-ips N] [--server-log FILE]";
 
     fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         let mut server = None;
@@ -148,7 +151,7 @@ impl Options {
                 "--url" => url = Some(value),
                 "--clients" | "--duration" | "--warmup" | "--ramp" | "--settle" | "--sample"
                 | "--seed" | "--drop-deadline" | "--chat-percent" | "--source-ips"
-                | "--think-ms" | "--polling-percent" => {
+                | "--think-ms" | "--polling-percent" | "--traffic-secs" => {
                     let number = value
                         .parse::<f64>()
                         .ok()
@@ -196,6 +199,7 @@ impl Options {
             drop_deadline: secs("--drop-deadline", 15.0),
             chat_percent: values.get("--chat-percent").copied().unwrap_or(10.0) as u32,
             think_ms: values.get("--think-ms").copied().unwrap_or(1000.0) as u64,
+            traffic_ms: (values.get("--traffic-secs").copied().unwrap_or(11.0) * 1000.0) as u64,
             polling_percent: (values.get("--polling-percent").copied().unwrap_or(50.0) as u32)
                 .min(100),
             server_log,
@@ -2356,7 +2360,10 @@ impl Plan {
             kind,
             namespaces,
             bad_token: chat && rng.random_range(0..10) == 0,
-            traffic: Duration::from_millis(rng.random_range(2_000..20_000)),
+            traffic: Duration::from_millis(
+                rng.random_range(options.traffic_ms / 5..=options.traffic_ms * 9 / 5)
+                    .max(1),
+            ),
             ending: if pair { Ending::Clean } else { ending },
             pair,
         }
@@ -2415,8 +2422,8 @@ async fn run_slot(ctx: Arc<Ctx>, slot: usize, start_at: Instant, mut stop: watch
                 ctx.tally.add("ending.failed", 1);
                 ctx.tally
                     .error(&err, &format!("slot {slot} #{n} ({})", plan.describe()));
-                // Do not spin on a server that refuses everything.
-                sleep(Duration::from_millis(rng.random_range(100..500))).await;
+                // Back off: a struggling server should not meet a reconnection storm too.
+                sleep(Duration::from_millis(rng.random_range(1_000..3_000))).await;
             }
         }
     }
@@ -2845,6 +2852,7 @@ async fn run(options: Options) -> Result<bool, String> {
         "think_ms": options.think_ms,
         "chat_percent": options.chat_percent,
         "polling_percent": options.polling_percent,
+        "traffic_s": options.traffic_ms as f64 / 1000.0,
         "errors": errors.iter().map(|(kind, (n, _))| (kind.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
         "error_total": error_total,
         "server_drop_ms": drops,
