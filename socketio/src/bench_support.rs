@@ -64,7 +64,7 @@ impl BenchNamespace {
                     engineio::Socket::new(TransportKind::WebSocket, handshake(), QUEUE_CAPACITY);
                 let socket = Socket::new(ns.clone(), engine.clone(), None);
                 runtime
-                    .block_on(ns.connect(&socket, false))
+                    .block_on(ns.connect(&socket, Default::default()))
                     .expect("no connect handler to refuse the socket");
                 engine
             })

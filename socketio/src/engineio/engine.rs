@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::{Instant, sleep_until};
 
 use super::config::{EngineConfig, TransportKind};
 use super::cors::Cors;
@@ -13,6 +13,10 @@ use super::error::EngineError;
 use super::handler::EngineHandler;
 use super::packet::{Frame, Packet};
 use super::socket::{DisconnectReason, Handshake, Message, Sid, Socket, TransportState};
+
+/// How long the sid of a polling session closed by its client stays known, for the one GET
+/// that may have raced the close packet.
+const CLIENT_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Shared state of one engine: settings, handler and open sessions.
 pub(crate) struct Engine<H> {
@@ -107,36 +111,51 @@ impl<H: EngineHandler> Engine<H> {
             () = Self::connect_timeout(&socket, connect_deadline) => socket.closed().await,
         };
         tracing::debug!(sid = %socket.sid(), reason = %reason, "session closed");
+        // A closed session no longer counts against max_sessions, even while its sid stays
+        // known for a last poll.
+        self.open.fetch_sub(1, Ordering::AcqRel);
         self.handler.on_disconnect(&socket, reason).await;
-        if reason.is_server_initiated() && socket.transport() == TransportKind::Polling {
-            // Give a poll the chance to hand the close packet to the client before the sid
-            // stops being known.
-            let _ = tokio::time::timeout(self.config.ping_timeout, socket.close_delivered()).await;
+        if socket.transport() == TransportKind::Polling {
+            // Give a poll the chance to hand the close packet (or, after the client's own
+            // close, a noop) to the client before the sid stops being known.
+            let grace = match reason {
+                DisconnectReason::ClientClose => Some(CLIENT_CLOSE_GRACE),
+                reason if reason.is_server_initiated() => Some(self.config.ping_timeout),
+                _ => None,
+            };
+            if let Some(grace) = grace {
+                let _ = tokio::time::timeout(grace, socket.close_delivered()).await;
+            }
         }
         let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
         sessions.remove(socket.sid());
-        self.open.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Pings every `ping_interval`; closes the session when a pong is late. The timeout
-    /// clock starts when the ping is queued, whether or not a poll is waiting.
+    /// Pings `ping_interval` after the session opened and after each pong; closes the
+    /// session when a pong is late. The timeout clock starts when the ping is due to be
+    /// queued, whether or not a poll is waiting. The deadline is kept on the socket too, so a
+    /// request that arrives after it finds the session timed out even if this task's timer
+    /// fires a little late.
     async fn heartbeat(&self, socket: &Socket) {
+        // From the session's creation, not from when this task first runs: the client's
+        // clock starts with the handshake answer, which may leave before this task starts.
+        let mut next_ping = socket.opened + self.config.ping_interval;
         loop {
-            sleep(self.config.ping_interval).await;
+            sleep_until(next_ping).await;
             let pong = socket.pong.notified();
             tokio::pin!(pong);
             // Register before queueing the ping so a fast pong cannot be missed.
             pong.as_mut().enable();
+            let deadline = next_ping + self.config.ping_timeout;
+            socket.set_pong_deadline(Some(deadline));
             if socket.send_frame(Frame::PING).is_err() && socket.is_closed() {
                 return;
             }
-            if tokio::time::timeout(self.config.ping_timeout, pong)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, pong).await.is_err() {
                 socket.close(DisconnectReason::PingTimeout);
                 return;
             }
+            next_ping = Instant::now() + self.config.ping_interval;
         }
     }
 
@@ -160,7 +179,7 @@ impl<H: EngineHandler> Engine<H> {
             Packet::Binary(data) => {
                 self.handler.on_message(socket, Message::Binary(data)).await;
             }
-            Packet::Pong(_) => socket.pong.notify_waiters(),
+            Packet::Pong(_) => socket.pong_received(),
             Packet::Ping(data) if data.is_empty() => {
                 // Engine.IO v3 clients ping the server; answering costs nothing.
                 let _ = socket.send_frame(Packet::Pong(data).encode());

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -13,6 +14,8 @@ use super::packet::Frame;
 pub(crate) enum Outbound {
     Frame(Frame),
     Group(Arc<[Frame]>),
+    /// A frame that must leave in a write of its own, followed by a pause.
+    Paced(Frame, Duration),
 }
 
 /// Hands out queued frames one by one. The transport that writes to the client holds it
@@ -22,6 +25,8 @@ pub(crate) struct Outbox {
     queue: mpsc::Receiver<Outbound>,
     /// The rest of a group whose first frame was handed out.
     carry: VecDeque<Frame>,
+    /// The pause asked for after the frame handed out last.
+    pause: Option<Duration>,
 }
 
 impl Outbox {
@@ -29,6 +34,7 @@ impl Outbox {
         Outbox {
             queue,
             carry: VecDeque::new(),
+            pause: None,
         }
     }
 
@@ -50,9 +56,19 @@ impl Outbox {
         Some(self.unpack(entry))
     }
 
+    /// The pause asked for after the frame handed out last, once.
+    pub(crate) fn take_pause(&mut self) -> Option<Duration> {
+        self.pause.take()
+    }
+
     fn unpack(&mut self, entry: Outbound) -> Frame {
+        self.pause = None;
         match entry {
             Outbound::Frame(frame) => frame,
+            Outbound::Paced(frame, pause) => {
+                self.pause = Some(pause);
+                frame
+            }
             Outbound::Group(frames) => {
                 // Groups are never empty: `Socket::send_group` refuses empty ones.
                 self.carry.extend(frames.iter().skip(1).cloned());

@@ -217,6 +217,9 @@ where
     };
 
     let socket = engine.get(sid).ok_or(EngineError::UnknownSid)?;
+    if socket.ping_timed_out() {
+        return Err(EngineError::UnknownSid);
+    }
     match transport {
         TransportKind::Polling => match *request.method() {
             Method::GET => polling::poll(engine, &socket, framing, request.headers()).await,

@@ -228,12 +228,18 @@ pub struct Socket {
     close_reason: OnceLock<DisconnectReason>,
     /// Woken by every pong; the heartbeat waits on it.
     pub(crate) pong: Notify,
+    /// When the session was created; the first ping is due a ping interval after it.
+    pub(crate) opened: tokio::time::Instant,
+    /// When the pong for the last ping is due, until it arrives.
+    pong_deadline: std::sync::Mutex<Option<tokio::time::Instant>>,
     /// Held while a POST is handled; a second concurrent POST is a protocol error.
     pub(crate) post_lock: tokio::sync::Mutex<()>,
     /// Set by the first WebSocket that asks to upgrade this session.
     probe_claimed: AtomicBool,
     /// Set once a poll handed the final close packet to the client.
     close_delivered: Notify,
+    /// Set once a poll answered the client's own close packet.
+    close_answered: AtomicBool,
     ready: AtomicBool,
     /// A long-polling GET is waiting for packets right now.
     pub(crate) poll_waiting: AtomicBool,
@@ -270,9 +276,12 @@ impl Socket {
             state: watch::Sender::new(state),
             close_reason: OnceLock::new(),
             pong: Notify::new(),
+            opened: tokio::time::Instant::now(),
+            pong_deadline: std::sync::Mutex::new(None),
             post_lock: tokio::sync::Mutex::new(()),
             probe_claimed: AtomicBool::new(false),
             close_delivered: Notify::new(),
+            close_answered: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             poll_waiting: AtomicBool::new(false),
             session: SessionStore::default(),
@@ -337,6 +346,16 @@ impl Socket {
         self.enqueue(Outbound::Frame(frame))
     }
 
+    /// Queues a frame after which a WebSocket writer flushes and waits `pause` before
+    /// writing anything else (long-polling ignores the pause).
+    pub(crate) fn send_frame_then_pause(
+        &self,
+        frame: Frame,
+        pause: std::time::Duration,
+    ) -> Result<(), SendError> {
+        self.enqueue(Outbound::Paced(frame, pause))
+    }
+
     /// Queues frames that must reach the client back to back, whatever else is being sent
     /// concurrently. An empty group is ignored.
     pub(crate) fn send_group(&self, frames: Arc<[Frame]>) -> Result<(), SendError> {
@@ -369,6 +388,26 @@ impl Socket {
             }
             mpsc::error::TrySendError::Closed(_) => SendError::Closed,
         })
+    }
+
+    pub(crate) fn set_pong_deadline(&self, deadline: Option<tokio::time::Instant>) {
+        *self.pong_deadline.lock().unwrap_or_else(|e| e.into_inner()) = deadline;
+    }
+
+    pub(crate) fn pong_received(&self) {
+        self.set_pong_deadline(None);
+        self.pong.notify_waiters();
+    }
+
+    /// Closes the session as a ping timeout if its pong is overdue; `true` when the session
+    /// has ended by a ping timeout, now or before. Requests ask first, so that the timeout
+    /// holds to the millisecond whatever the heartbeat timer's lateness.
+    pub(crate) fn ping_timed_out(&self) -> bool {
+        let deadline = *self.pong_deadline.lock().unwrap_or_else(|e| e.into_inner());
+        if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
+            self.close(DisconnectReason::PingTimeout);
+        }
+        self.close_reason() == Some(DisconnectReason::PingTimeout)
     }
 
     /// Closes the session from the server side; the client gets a close packet.
@@ -435,6 +474,12 @@ impl Socket {
     /// Gives the probe back after a failed upgrade attempt.
     pub(crate) fn release_probe(&self) {
         self.probe_claimed.store(false, Ordering::Release);
+    }
+
+    /// `true` for the one poll that answers the client's close packet with a noop; every
+    /// later poll finds the session gone.
+    pub(crate) fn answer_client_close(&self) -> bool {
+        !self.close_answered.swap(true, Ordering::AcqRel)
     }
 
     pub(crate) fn notify_close_delivered(&self) {

@@ -210,6 +210,14 @@ async fn run_all(handlers: &[Box<ConnectFn>], socket: &Arc<Socket>) -> Result<()
 pub(crate) type Handlers = NamespaceBuilder;
 
 /// A built namespace.
+/// How the server answers namespace connects (see `SocketIoBuilder::always_connect` and
+/// `SocketIoBuilder::connect_reply_pause`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ConnectOptions {
+    pub(crate) always_connect: bool,
+    pub(crate) reply_pause: Option<std::time::Duration>,
+}
+
 pub(crate) struct Namespace {
     name: String,
     handlers: Arc<Handlers>,
@@ -309,8 +317,9 @@ impl Namespace {
     pub(crate) async fn connect(
         &self,
         socket: &Arc<Socket>,
-        always_connect: bool,
+        options: ConnectOptions,
     ) -> Result<(), ConnectRefusal> {
+        let always_connect = options.always_connect;
         run_all(&self.handlers.middlewares, socket)
             .await
             .map_err(ConnectRefusal::BeforeConnect)?;
@@ -324,7 +333,7 @@ impl Namespace {
             sockets.insert(socket.id().clone(), socket.clone());
         }
         socket.join(socket.id().as_str());
-        socket.complete_connect();
+        socket.complete_connect(options.reply_pause);
         if always_connect {
             run_all(&self.handlers.connect, socket)
                 .await

@@ -343,8 +343,9 @@ impl Socket {
         &self.ns
     }
 
-    /// Sends the CONNECT reply, then whatever the connect handler emitted.
-    pub(crate) fn complete_connect(&self) {
+    /// Sends the CONNECT reply, then whatever the connect handler emitted (after `pause`
+    /// over WebSocket, when given).
+    pub(crate) fn complete_connect(&self, pause: Option<std::time::Duration>) {
         let reply = Packet::connect(
             self.namespace(),
             Some(serde_json::json!({ "sid": self.id.as_str() })),
@@ -357,7 +358,10 @@ impl Socket {
                 return;
             }
         };
-        let _ = self.send_now(&Frames::encode(reply));
+        let _ = match (Frames::encode(reply), pause) {
+            (Frames::One(frame), Some(pause)) => self.engine.send_frame_then_pause(frame, pause),
+            (frames, _) => self.send_now(&frames),
+        };
         for frames in &buffered {
             let _ = self.send_now(frames);
         }

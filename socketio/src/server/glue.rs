@@ -283,7 +283,7 @@ async fn connect(
         return;
     };
     let socket = Socket::new(ns.clone(), engine.clone(), auth);
-    match ns.connect(&socket, namespaces.always_connect()).await {
+    match ns.connect(&socket, namespaces.connect_options()).await {
         Ok(()) => {}
         Err(ConnectRefusal::BeforeConnect(err)) => {
             // A refused socket keeps nothing: rooms a handler joined go too.

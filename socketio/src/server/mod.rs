@@ -58,6 +58,7 @@ pub struct SocketIoBuilder {
     catch_all: Option<NamespaceBuilder>,
     manager: Arc<dyn Manager>,
     always_connect: bool,
+    connect_reply_pause: Option<std::time::Duration>,
     parser_limits: ParserLimits,
     context: ServerContext,
     instances: HashMap<TypeId, Instance>,
@@ -84,6 +85,7 @@ impl Default for SocketIoBuilder {
             catch_all: None,
             manager: Arc::new(LocalManager::new()),
             always_connect: false,
+            connect_reply_pause: None,
             parser_limits: ParserLimits::default(),
             context: ServerContext::default(),
             instances: HashMap::new(),
@@ -111,6 +113,17 @@ impl SocketIoBuilder {
     /// CONNECT_ERROR well prefer this.
     pub fn always_connect(mut self, always: bool) -> Self {
         self.always_connect = always;
+        self
+    }
+
+    /// Over WebSocket, leave `pause` between a namespace's CONNECT reply and the packets that
+    /// follow it (the connect handler's emits; default: none). The reply then reaches the
+    /// client in a read of its own, which matters to clients that attach their next listener
+    /// only after handling the reply, such as the official socket.io-protocol test suite
+    /// run on Node's `ws`: without a gap, the packets that follow arrive in the same read and
+    /// are dispatched before it listens. Order is kept; only that connection waits.
+    pub fn connect_reply_pause(mut self, pause: std::time::Duration) -> Self {
+        self.connect_reply_pause = Some(pause);
         self
     }
 
@@ -251,7 +264,10 @@ impl SocketIoBuilder {
             fixed,
             dynamic,
             self.manager,
-            self.always_connect,
+            crate::ns::namespace::ConnectOptions {
+                always_connect: self.always_connect,
+                reply_pause: self.connect_reply_pause,
+            },
             self.parser_limits,
         ));
         namespaces

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::manager::Manager;
-use crate::ns::namespace::{Handlers, Namespace};
+use crate::ns::namespace::{ConnectOptions, Handlers, Namespace};
 use crate::parser::ParserLimits;
 
 pub(crate) type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -17,7 +17,7 @@ pub(crate) struct Registry {
     main: Arc<Namespace>,
     dynamic: Vec<(Matcher, Arc<Handlers>)>,
     manager: Arc<dyn Manager>,
-    always_connect: bool,
+    connect: ConnectOptions,
     parser_limits: ParserLimits,
     /// Dynamic namespaces created so far; they stay, like Node's child namespaces.
     created: RwLock<HashMap<String, Arc<Namespace>>>,
@@ -28,7 +28,7 @@ impl Registry {
         mut fixed: HashMap<String, Arc<Namespace>>,
         dynamic: Vec<(Matcher, Arc<Handlers>)>,
         manager: Arc<dyn Manager>,
-        always_connect: bool,
+        connect: ConnectOptions,
         parser_limits: ParserLimits,
     ) -> Self {
         let main = fixed
@@ -40,19 +40,19 @@ impl Registry {
             main,
             dynamic,
             manager,
-            always_connect,
+            connect,
             parser_limits,
             created: RwLock::new(HashMap::new()),
         }
     }
 
-    /// Whether CONNECT is answered before the connect handlers run.
     pub(crate) fn manager(&self) -> &Arc<dyn Manager> {
         &self.manager
     }
 
-    pub(crate) fn always_connect(&self) -> bool {
-        self.always_connect
+    /// How namespace connects are answered.
+    pub(crate) fn connect_options(&self) -> ConnectOptions {
+        self.connect
     }
 
     /// Limits every connection's packet decoder applies.

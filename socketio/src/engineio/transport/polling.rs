@@ -18,6 +18,9 @@ use crate::engineio::socket::{DisconnectReason, Handshake, Socket, TransportStat
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// How long a GET that arrives during an upgrade probe waits for the upgrade to complete.
+const UPGRADE_SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// How the response body is framed: plain, or wrapped for a JSONP `<script>` (`j=N`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Framing {
@@ -51,13 +54,12 @@ pub(crate) async fn poll<H: EngineHandler>(
     match socket.state() {
         TransportState::Polling => {}
         TransportState::Upgrading => {
-            return Ok(respond(engine, &[Frame::NOOP], framing, accept_encoding));
+            return match upgrade_outcome(socket).await {
+                TransportState::WebSocket => Err(upgraded()),
+                _ => Ok(respond(engine, &[Frame::NOOP], framing, accept_encoding)),
+            };
         }
-        TransportState::WebSocket => {
-            return Err(EngineError::BadRequest(
-                "the session was upgraded to websocket".into(),
-            ));
-        }
+        TransportState::WebSocket => return Err(upgraded()),
         TransportState::Closed => return final_poll(engine, socket, framing, accept_encoding),
     }
     let Ok(mut queue) = socket.outbox.try_lock() else {
@@ -81,11 +83,19 @@ pub(crate) async fn poll<H: EngineHandler>(
         }
     }
     drop(queue);
+    if frames.is_empty() && upgrade_outcome(socket).await == TransportState::WebSocket {
+        return Err(upgraded());
+    }
     if frames.is_empty() {
         frames.push(match socket.close_reason() {
             // A client that closed is told nothing more; a poll on a broken session learns
             // that it is over.
-            Some(DisconnectReason::ClientClose) | None => Frame::NOOP,
+            None => Frame::NOOP,
+            Some(DisconnectReason::ClientClose) => {
+                socket.answer_client_close();
+                socket.notify_close_delivered();
+                Frame::NOOP
+            }
             Some(_) => Frame::CLOSE,
         });
     } else if socket.is_closed() && !frames.last().is_some_and(Frame::is_close) {
@@ -97,14 +107,43 @@ pub(crate) async fn poll<H: EngineHandler>(
     Ok(respond(engine, &frames, framing, accept_encoding))
 }
 
+/// Where an upgrade under way ends up, waiting at most [`UPGRADE_SETTLE`] for it: the client
+/// may have sent `5` on the WebSocket before this GET, and the two connections race (Node
+/// answers such polls from a 100 ms check too). A GET during a real probe still gets its
+/// noop; one that the upgrade overtook is refused.
+async fn upgrade_outcome(socket: &Socket) -> TransportState {
+    if socket.state() == TransportState::Upgrading {
+        let mut state = socket.watch_state();
+        let _ = tokio::time::timeout(
+            UPGRADE_SETTLE,
+            state.wait_for(|s| *s != TransportState::Upgrading),
+        )
+        .await;
+    }
+    socket.state()
+}
+
+fn upgraded() -> EngineError {
+    EngineError::BadRequest("the session was upgraded to websocket".into())
+}
+
 /// A GET on a session the server has just closed: hands over what is left, ending with the
-/// close packet. Sessions closed for other reasons are unknown from now on.
+/// close packet. After the client's own close packet, the first GET gets a noop (its POST
+/// and this GET may have raced, as they do in the official test suite). Sessions closed for
+/// other reasons are unknown from now on.
 fn final_poll<H: EngineHandler>(
     engine: &Engine<H>,
     socket: &Socket,
     framing: Framing,
     accept_encoding: Option<&HeaderValue>,
 ) -> Result<Response<Body>, EngineError> {
+    if socket.close_reason() == Some(DisconnectReason::ClientClose) {
+        if !socket.answer_client_close() {
+            return Err(EngineError::UnknownSid);
+        }
+        socket.notify_close_delivered();
+        return Ok(respond(engine, &[Frame::NOOP], framing, accept_encoding));
+    }
     let server_closed = socket
         .close_reason()
         .is_some_and(DisconnectReason::is_server_initiated);

@@ -281,14 +281,16 @@ async fn write_loop(socket: Arc<Socket>, mut sink: SplitSink<Ws, WsMessage>) {
             _ = state.wait_for(|s| *s == TransportState::Closed) => None,
         };
         let Some(frame) = frame else { break };
+        let mut pause = queue.take_pause();
         let mut last_was_close = frame.is_close();
         let mut result = sink.feed(to_ws_message(frame)).await;
         for _ in 1..MAX_PACKETS {
-            if result.is_err() || last_was_close {
+            if result.is_err() || last_was_close || pause.is_some() {
                 break;
             }
             match queue.try_recv() {
                 Some(frame) => {
+                    pause = queue.take_pause();
                     last_was_close = frame.is_close();
                     result = sink.feed(to_ws_message(frame)).await;
                 }
@@ -301,6 +303,9 @@ async fn write_loop(socket: Arc<Socket>, mut sink: SplitSink<Ws, WsMessage>) {
         }
         if last_was_close {
             break;
+        }
+        if let Some(pause) = pause {
+            tokio::time::sleep(pause).await;
         }
     }
     let frame = match socket.close_reason() {
