@@ -320,10 +320,13 @@ async fn upgrade_ignores_http_requests_with_same_sid_after_upgrade() {
     let server = conformance();
     let addr = server.addr;
     mocha(TIMEOUT, async {
-        let (sid, mut socket) = session_and_upgrade_socket(addr).await;
-        socket.send("2probe").await;
-        socket.send("5").await;
-        assert_poll_refused(addr, &polling_target(Some(&sid))).await;
+        let mut socket = official::poll_refused_after_upgrade(addr, || async {
+            let (sid, mut socket) = session_and_upgrade_socket(addr).await;
+            socket.send("2probe").await;
+            socket.send("5").await;
+            (polling_target(Some(&sid)), socket)
+        })
+        .await;
         socket.send("4hello").await;
         assert_eq!(
             socket.message_after_unheard_probe().await,

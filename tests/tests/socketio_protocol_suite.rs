@@ -16,8 +16,8 @@ use std::net::SocketAddr;
 use common::ExampleProcess;
 use common::eio::{SOCKETIO_PATH, polling_target_at};
 use common::official::{
-    self, TIMEOUT, WebSocket, assert_all_keys, assert_poll_refused, init_long_polling_session,
-    json_parse, mocha, substring, text_of,
+    self, TIMEOUT, WebSocket, assert_all_keys, init_long_polling_session, json_parse, mocha,
+    substring, text_of,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -190,9 +190,12 @@ async fn upgrade_should_ignore_http_requests_with_same_sid_after_upgrade() {
     let server = conformance();
     let addr = server.addr;
     mocha(TIMEOUT, async {
-        let (sid, mut socket) = probing(addr).await;
-        socket.send("5").await;
-        assert_poll_refused(addr, &polling_target_at(SOCKETIO_PATH, Some(&sid))).await;
+        official::poll_refused_after_upgrade(addr, || async {
+            let (sid, mut socket) = probing(addr).await;
+            socket.send("5").await;
+            (polling_target_at(SOCKETIO_PATH, Some(&sid)), socket)
+        })
+        .await;
     })
     .await;
 }

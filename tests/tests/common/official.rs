@@ -497,3 +497,32 @@ pub async fn close_websocket_forcefully_closes_the_session(addr: SocketAddr, pat
     })
     .await;
 }
+
+/// The GET of upgrade › "ignores HTTP requests with same sid after upgrade". `upgrade` opens a
+/// session, sends `2probe` and `5` on its WebSocket and returns the session's polling target
+/// and the WebSocket. The GET then travels on another connection, in the official test too:
+/// when it overtakes the two frames it is answered as a poll during a probe (200 `6`). Only
+/// that outcome is tried again, on a fresh session; the last attempt must get the 400.
+pub async fn poll_refused_after_upgrade<F, Fut>(addr: SocketAddr, mut upgrade: F) -> WebSocket
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = (String, WebSocket)>,
+{
+    for attempt in 1..=RACE_ATTEMPTS {
+        let (target, socket) = upgrade().await;
+        let poll_response = fetch(addr, &target).await;
+        let overtaken = poll_response.status == StatusCode::OK && poll_response.text() == "6";
+        if overtaken && attempt < RACE_ATTEMPTS {
+            eprintln!("attempt {attempt}: the GET overtook the upgrade; a fresh session");
+            continue;
+        }
+        assert_eq!(
+            poll_response.status,
+            StatusCode::BAD_REQUEST,
+            "GET {target}: {:?}",
+            poll_response.text()
+        );
+        return socket;
+    }
+    unreachable!("the last attempt returns or fails")
+}
