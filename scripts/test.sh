@@ -8,6 +8,7 @@
 # Environment:
 #   CARGO_TARGET_DIR     honoured by every cargo step (CI points it at a cache outside the clone)
 #   SOCKETIO_TEST_VENV   the virtualenv to use instead of <repo>/.venv (the tests read it too)
+#   FUZZ_SECONDS         how long each fuzz target runs (default 8; see scripts/fuzz.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -133,5 +134,10 @@ cargo build --workspace --examples
 
 section "cargo test --workspace"
 cargo test --workspace
+
+# Every fuzz target for a few seconds from its seeds (skipped with a message without a nightly
+# toolchain); docs/FUZZING.md records the long runs.
+section "fuzz (short runs)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-8}"
 
 section "done"
