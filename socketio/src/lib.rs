@@ -1,6 +1,9 @@
 #![doc = include_str!("../../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "fuzzing")]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
@@ -12,9 +15,6 @@ pub mod bench_support;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 pub mod engineio;
-#[cfg(feature = "fuzzing")]
-#[path = "fuzzing.rs"]
-pub mod __fuzz;
 pub mod handler;
 pub mod manager;
 pub(crate) mod ns;
