@@ -67,41 +67,92 @@ pub fn frames(data: &[u8]) -> Vec<Chunk> {
         .collect()
 }
 
-/// Longest any one input may take; libFuzzer's own `-timeout=1` is the backstop, this turns
-/// a hang into a panic that says where it hung.
+/// Longest a networked input may take; libFuzzer's own `-timeout=1` is the backstop, this
+/// turns a hang into a panic that says where it hung.
 const HANG: Duration = Duration::from_millis(800);
+/// Longest an in-process input may take on the paused clock: virtual time, long enough for
+/// every grace period and timeout of a session, and free, since the clock jumps.
+const VIRTUAL_HANG: Duration = Duration::from_secs(600);
 
-/// Runs `future` to completion on this thread's current-thread runtime, then checks that
-/// every task it spawned has ended, so that nothing one input started lives on into the
-/// next (a task left behind is a leak, and a failure here).
+/// The clock a harness runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    /// Tokio's paused clock: when every task waits, time jumps to the next timer. Sessions
+    /// in process then live through their grace periods and timeouts in no time, and a
+    /// task waiting for nothing is a panic rather than a slow input.
+    Paused,
+    /// The real clock, for harnesses that talk over sockets (the paused clock would fire
+    /// their timeouts while they wait for the kernel).
+    Real,
+}
+
+thread_local! {
+    static CLOCK: std::cell::Cell<Clock> = const { std::cell::Cell::new(Clock::Real) };
+}
+
+/// Runs an in-process harness on the paused clock (see [`run_on`]).
 fn run<F: Future>(what: &str, future: F) -> F::Output {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
+    run_on(Clock::Paused, what, future)
+}
+
+/// Runs a harness that uses sockets on the real clock (see [`run_on`]).
+fn run_networked<F: Future>(what: &str, future: F) -> F::Output {
+    run_on(Clock::Real, what, future)
+}
+
+/// Runs `future` to completion on this thread's current-thread runtime for `clock`, then
+/// checks that every task it spawned has ended, so that nothing one input started lives on
+/// into the next (a task left behind is a leak, and a failure here).
+fn run_on<F: Future>(clock: Clock, what: &str, future: F) -> F::Output {
+    static PAUSED: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    static REAL: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    let build = |paused: bool| {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .start_paused(paused)
             .build()
             .expect("a current-thread runtime")
-    });
+    };
+    let (runtime, limit) = match clock {
+        Clock::Paused => (PAUSED.get_or_init(|| build(true)), VIRTUAL_HANG),
+        Clock::Real => (REAL.get_or_init(|| build(false)), HANG),
+    };
+    CLOCK.set(clock);
     runtime.block_on(async {
-        let output = match tokio::time::timeout(HANG, future).await {
+        let output = match tokio::time::timeout(limit, future).await {
             Ok(output) => output,
-            Err(_) => panic!("{what}: no answer within {HANG:?}"),
+            Err(_) => panic!("{what}: no answer within {limit:?} ({clock:?} clock)"),
         };
-        settle(what, 1000, || alive_tasks() == 0).await;
+        settle(what, || alive_tasks() == 0).await;
         output
     })
 }
 
-/// Yields until `done` holds, at most `rounds` times; every task of these harnesses finishes
-/// in a few polls once its session is closed, so running out means a task that never ends.
-async fn settle(what: &str, rounds: usize, mut done: impl FnMut() -> bool) {
-    for _ in 0..rounds {
+/// Waits until `done` holds. First a few polls, for tasks that end without waiting for
+/// anything; then sleeps of growing length, for tasks that end after a grace period (on the
+/// paused clock these cost nothing). Still not done within the limit of the clock means a
+/// task that never ends.
+async fn settle(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..100 {
         if done() {
             return;
         }
         tokio::task::yield_now().await;
     }
-    assert!(done(), "{what}: still not done after {rounds} rounds");
+    let limit = match CLOCK.get() {
+        Clock::Paused => VIRTUAL_HANG / 2,
+        Clock::Real => HANG / 2,
+    };
+    let start = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(1);
+    while !done() {
+        assert!(
+            start.elapsed() < limit,
+            "{what}: still not done after {limit:?}"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
 }
 
 /// Closes every session of `eio` the way a vanished client would (a server-initiated close
@@ -110,7 +161,7 @@ async fn close_all<H: EngineHandler>(eio: &EngineIo<H>) {
     for socket in eio.sockets() {
         socket.close(DisconnectReason::TransportClose);
     }
-    settle("lifecycle tasks", 1000, || alive_tasks() == 0).await;
+    settle("lifecycle tasks", || alive_tasks() == 0).await;
     assert!(
         eio.sockets().is_empty(),
         "sessions left after closing them all"
@@ -397,22 +448,17 @@ pub fn engine_ws_message(data: &[u8]) {
             );
         }
         let ended_by_client = socket.is_closed();
-        // Not a server-initiated reason: the engine keeps a server-closed WebSocket session
-        // in its table for a whole ping timeout (reported in docs/FUZZING.md).
-        socket.close(DisconnectReason::TransportClose);
+        socket.close(DisconnectReason::ServerClose);
         let sid = socket.sid().clone();
-        settle("session cleanup", 1000, || {
-            engine.get(sid.as_str()).is_none()
-        })
-        .await;
-        settle("lifecycle task", 1000, || alive_tasks() == 0).await;
+        settle("session cleanup", || engine.get(sid.as_str()).is_none()).await;
+        settle("lifecycle task", || alive_tasks() == 0).await;
 
         let seen = engine.handler.seen(&sid);
         let reason = check_lifecycle(&seen);
         assert_eq!(engine.handler.messages(&sid), expected_messages(&packets));
         let expected_reason = match packets.last() {
             _ if bad_frame => DisconnectReason::TransportError,
-            _ if !ended_by_client => DisconnectReason::TransportClose,
+            _ if !ended_by_client => DisconnectReason::ServerClose,
             Some(EnginePacket::Close) => DisconnectReason::ClientClose,
             // Nothing reads this session's queue: the pongs answering pings fill it.
             Some(EnginePacket::Ping(data)) if data.is_empty() => DisconnectReason::SlowClient,
@@ -1520,7 +1566,7 @@ async fn scripted_polling_server(
 /// without sending anything more. Either way it ends within the timeouts, with no task left.
 pub fn client_open_packet(data: &[u8]) {
     let body = Bytes::copy_from_slice(data);
-    run("client_open_packet", async move {
+    run_networked("client_open_packet", async move {
         let (listener, port) = local_listener().await;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let server = tokio::spawn(scripted_polling_server(
@@ -1672,7 +1718,7 @@ async fn scripted_websocket_server(listener: tokio::net::TcpListener, frames: Ve
 /// its session when the server goes away, and leave no task behind (handler jobs included).
 pub fn client_server_packet(data: &[u8]) {
     let frames = frames(data);
-    run("client_server_packet", async move {
+    run_networked("client_server_packet", async move {
         let (listener, port) = local_listener().await;
         let server = tokio::spawn(scripted_websocket_server(listener, frames));
         let client = scripted_client(port, Transports::WebSocket)
