@@ -300,3 +300,20 @@ fn object_key_order() {
         assert_eq!(reencoded, r#"2["e",{"a":2,"b":1}]"#);
     }
 }
+
+/// Doubles come back exactly as sent, as Node echoes them: the shortest digits that read back
+/// as the same double, written as JavaScript writes them (`e+308`). serde_json's default
+/// float parser can be one ULP off on 17-digit values; the workspace enables its correctly
+/// rounded `float_roundtrip` parser.
+#[test]
+fn doubles_round_trip_exactly() {
+    for text in [
+        r#"2["message",0.10326579001657021]"#,
+        r#"2["message",1.7976931348623157e+308]"#,
+        r#"2["message",5e-324]"#,
+        r#"2["message",-0.30000000000000004]"#,
+        r#"2["message",2.2250738585072014e-308]"#,
+    ] {
+        assert_eq!(decode_text(text).unwrap().encode().text, text);
+    }
+}
