@@ -5,8 +5,6 @@
 //!
 //! Run: `PORT=3000 cargo run --release --example bench_server`
 
-use std::net::SocketAddr;
-
 use socketio::SocketIo;
 
 #[tokio::main]
@@ -39,15 +37,12 @@ async fn main() -> std::io::Result<()> {
     println!("bench_server listening on {}", listener.local_addr()?);
 
     let app = io.router();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        io.shutdown();
-    })
-    .await
+    socketio::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            io.shutdown();
+        })
+        .await
 }
 
 /// Resolves on SIGINT or SIGTERM.

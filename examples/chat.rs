@@ -20,7 +20,6 @@
 //! acks `{"error": "…"}`; a refused connection gets CONNECT_ERROR with a readable message.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -401,16 +400,13 @@ async fn main() -> std::io::Result<()> {
     println!("chat listening on http://{}", listener.local_addr()?);
 
     let app = io.router();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        // Closes polls and WebSockets, so the graceful shutdown has nothing left to wait for.
-        io.shutdown();
-    })
-    .await
+    socketio::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Closes polls and WebSockets, so the graceful shutdown has nothing left to wait for.
+            io.shutdown();
+        })
+        .await
 }
 
 /// Resolves on SIGINT or SIGTERM.

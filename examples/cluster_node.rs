@@ -8,7 +8,6 @@
 //! is alive, default 2000, so they stop counting it three intervals after it dies). Without
 //! `--port` the `PORT` variable is used (default 3000).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -98,15 +97,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cluster_node listening on {}", listener.local_addr()?);
 
     let app = io.router();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        io.shutdown();
-    })
-    .await?;
+    socketio::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            io.shutdown();
+        })
+        .await?;
     Ok(())
 }
 

@@ -4,8 +4,6 @@
 //!
 //! Run: `cargo run --example engine_echo`, then open <http://127.0.0.1:3000/>.
 
-use std::net::SocketAddr;
-
 use axum::routing::get;
 use socketio::engineio::{EngineConfig, EngineIo, StaticFiles};
 
@@ -37,9 +35,5 @@ async fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("engine_echo listening on http://{}", listener.local_addr()?);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    socketio::serve(listener, app).await
 }

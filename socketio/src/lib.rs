@@ -23,6 +23,7 @@ pub mod parser;
 pub mod registry;
 pub(crate) mod server;
 
+pub use engineio::serve;
 pub use ns::ack::{AckError, AckSender};
 pub use ns::namespace::{ConnectError, NamespaceBuilder};
 pub use ns::payload::Payload;

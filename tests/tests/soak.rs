@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 #[test]
-#[ignore = "fails until polling connections are released (docs/RELIABILITY.md, finding 1); run with --ignored"]
 fn a_thousand_churning_clients_leave_the_server_as_it_was() {
     let soak = common::example_binary("soak");
     let conformance = common::example_binary("conformance");

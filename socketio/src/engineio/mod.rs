@@ -13,8 +13,7 @@
 //!     })
 //!     .build();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! let app = eio.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
-//! axum::serve(listener, app).await
+//! socketio::serve(listener, eio.router()).await
 //! # }
 //! ```
 
@@ -29,6 +28,7 @@ mod outbox;
 pub(crate) mod packet;
 pub(crate) mod payload;
 mod query;
+mod serve;
 mod server;
 mod service;
 pub(crate) mod session;
@@ -43,6 +43,9 @@ pub use cookie::{CookieConfig, SameSite};
 pub use cors::CorsOrigins;
 pub use error::{ConnectRejection, EngineError};
 pub use handler::EngineHandler;
+pub use serve::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_WRITE_STALL_TIMEOUT, HttpService, Serve, serve,
+};
 pub use server::{Callbacks, EngineIo, EngineIoBuilder};
 pub use service::{EngineLayer, EngineService, NotFound};
 pub use socket::{DisconnectReason, Handshake, Message, SendError, Sid, Socket};

@@ -136,11 +136,9 @@ pub async fn serve(io: &socketio::SocketIo) -> SocketAddr {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    let app = io
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = io.router();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = socketio::serve(listener, app).await;
     });
     addr
 }
@@ -676,11 +674,9 @@ pub mod eio {
                 .build();
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let addr = listener.local_addr().expect("local addr");
-            let app = eio
-                .router()
-                .into_make_service_with_connect_info::<SocketAddr>();
+            let app = eio.router();
             let server = tokio::spawn(async move {
-                let _ = axum::serve(listener, app).await;
+                let _ = socketio::serve(listener, app).await;
             });
             TestEngine {
                 addr,
