@@ -9,8 +9,10 @@
 //! `--stats` (opt-in, for the soak tool) also serves `GET /stats`: the open sessions of both
 //! paths and the sockets of each namespace as JSON, read through the public API only. Without
 //! it nothing else changes.
+//!
+//! `--ping-interval MS` and `--ping-timeout MS` (opt-in, for long soak runs with many clients)
+//! replace the contract's 300 ms / 200 ms heartbeat on both paths.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use socketio::SocketIo;
@@ -29,7 +31,21 @@ async fn main() -> std::io::Result<()> {
         .init();
 
     // Other arguments are left alone, as they always were.
-    let stats = std::env::args().skip(1).any(|arg| arg == "--stats");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let stats = args.iter().any(|arg| arg == "--stats");
+    let ping_interval = millis_after(&args, "--ping-interval");
+    let ping_timeout = millis_after(&args, "--ping-timeout");
+    let engine_options = move |config: EngineConfig| {
+        let config = engine_options(config);
+        let config = match ping_interval {
+            Some(interval) => config.ping_interval(interval),
+            None => config,
+        };
+        match ping_timeout {
+            Some(timeout) => config.ping_timeout(timeout),
+            None => config,
+        }
+    };
 
     let engine = EngineIo::builder()
         .config(engine_options(EngineConfig::default()).path("/engine.io/"))
@@ -65,17 +81,14 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("conformance listening on {}", listener.local_addr()?);
 
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        // Ends pending polls and WebSockets so the graceful shutdown has nothing to wait for.
-        engine.shutdown();
-        io.shutdown();
-    })
-    .await
+    socketio::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Ends pending polls and WebSockets so the graceful shutdown has nothing to wait for.
+            engine.shutdown();
+            io.shutdown();
+        })
+        .await
 }
 
 /// `GET /stats`: `{"engine_sessions":N,"socketio_sessions":N,"sockets":{"/":N,…}}`, where
@@ -101,4 +114,11 @@ fn stats_json(
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body.to_string(),
     )
+}
+
+/// The number of milliseconds after `flag` in `args`, if the flag is there with a number.
+fn millis_after(args: &[String], flag: &str) -> Option<Duration> {
+    let position = args.iter().position(|arg| arg == flag)?;
+    let millis = args.get(position + 1)?.parse().ok()?;
+    Some(Duration::from_millis(millis))
 }

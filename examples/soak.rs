@@ -7,7 +7,7 @@
 //! soak --server PATH/TO/conformance [--clients 1000] [--duration 30] [--warmup SECS]
 //!      [--settle 30] [--seed N] [--sample SECS] [--ramp SECS] [--drop-deadline 15]
 //!      [--chat-percent 10] [--think-ms 1000] [--traffic-secs 11] [--polling-percent 50]
-//!      [--source-ips 16]
+//!      [--source-ips 16] [--ping-interval-ms 300] [--ping-timeout-ms 200]
 //!      [--server-log FILE]
 //! soak --attach PID --url http://127.0.0.1:PORT …   (a server started with `--stats`)
 //! ```
@@ -56,9 +56,12 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 /// How long any one protocol step (a handshake, a reply) may take before it counts as an
 /// error. Generous: the point is to notice replies that never come, not slow ones.
 const STEP_TIMEOUT: Duration = Duration::from_secs(15);
-/// The contract's engine options, checked in every open packet.
+/// The contract's heartbeat, checked in every open packet unless `--ping-interval-ms` /
+/// `--ping-timeout-ms` asked the server for another one.
 const PING_INTERVAL_MS: u64 = 300;
 const PING_TIMEOUT_MS: u64 = 200;
+/// The heartbeat of this run (interval, timeout in ms), set once from the options.
+static HEARTBEAT_MS: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
 const MAX_PAYLOAD: u64 = 1_000_000;
 /// Rooms of `/chat` that many clients join and send to, so rooms are created and emptied
 /// all the time.
@@ -80,6 +83,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    let _ = HEARTBEAT_MS.set(options.heartbeat_ms);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -124,6 +128,8 @@ struct Options {
     /// Share of lifecycles that start on long-polling (half of them upgrade).
     polling_percent: u32,
     source_ips: u8,
+    /// The server's heartbeat (interval, timeout) in ms: the contract's unless asked otherwise.
+    heartbeat_ms: (u64, u64),
     /// Where the spawned server's output after its ready line goes (its `RUST_LOG` tracing).
     server_log: Option<PathBuf>,
 }
@@ -131,7 +137,8 @@ struct Options {
 impl Options {
     const USAGE: &'static str = "usage: soak (--server PATH | --attach PID --url http://127.0.0.1:PORT) \
 [--clients N] [--duration SECS] [--warmup SECS] [--ramp SECS] [--settle SECS] [--sample SECS] \
-[--seed N] [--drop-deadline SECS] [--chat-percent P] [--think-ms MS] [--traffic-secs SECS] [--polling-percent P] [--source-ips N] [--server-log FILE]";
+[--seed N] [--drop-deadline SECS] [--chat-percent P] [--think-ms MS] [--traffic-secs SECS] [--polling-percent P] [--source-ips N] \
+[--ping-interval-ms MS] [--ping-timeout-ms MS] [--server-log FILE]";
 
     fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         let mut server = None;
@@ -151,7 +158,8 @@ impl Options {
                 "--url" => url = Some(value),
                 "--clients" | "--duration" | "--warmup" | "--ramp" | "--settle" | "--sample"
                 | "--seed" | "--drop-deadline" | "--chat-percent" | "--source-ips"
-                | "--think-ms" | "--polling-percent" | "--traffic-secs" => {
+                | "--think-ms" | "--polling-percent" | "--traffic-secs" | "--ping-interval-ms"
+                | "--ping-timeout-ms" => {
                     let number = value
                         .parse::<f64>()
                         .ok()
@@ -204,6 +212,14 @@ impl Options {
                 .min(100),
             server_log,
             source_ips: (values.get("--source-ips").copied().unwrap_or(16.0) as u8).max(1),
+            heartbeat_ms: (
+                values
+                    .get("--ping-interval-ms")
+                    .map_or(PING_INTERVAL_MS, |ms| *ms as u64),
+                values
+                    .get("--ping-timeout-ms")
+                    .map_or(PING_TIMEOUT_MS, |ms| *ms as u64),
+            ),
         };
         if options.warmup >= options.duration {
             return Err("--warmup must be shorter than --duration".into());
@@ -886,6 +902,10 @@ fn check_open(packet: &Eio, kind: Kind) -> R<String> {
         Kind::WebSocket => json!([]),
         Kind::Polling | Kind::Upgrade => json!(["websocket"]),
     };
+    let heartbeat = HEARTBEAT_MS
+        .get()
+        .copied()
+        .unwrap_or((PING_INTERVAL_MS, PING_TIMEOUT_MS));
     let sid = open["sid"].as_str().unwrap_or_default().to_owned();
     let keys: Vec<&str> = open
         .as_object()
@@ -903,8 +923,8 @@ fn check_open(packet: &Eio, kind: Kind) -> R<String> {
                 "upgrades",
             ]
         || open["upgrades"] != upgrades
-        || open["pingInterval"] != PING_INTERVAL_MS
-        || open["pingTimeout"] != PING_TIMEOUT_MS
+        || open["pingInterval"] != heartbeat.0
+        || open["pingTimeout"] != heartbeat.1
         || open["maxPayload"] != MAX_PAYLOAD
     {
         return Err(fail("bad open packet", clip(json)));
@@ -1542,10 +1562,8 @@ impl Client {
         for _ in 0..rng.random_range(0..3) {
             args.push(match rng.random_range(0..5) {
                 0 => json!(rng.random_range(-1_000_000i64..1_000_000)),
-                // At most 15 significant digits: serde_json's default parser is off by one ULP
-                // on some 17-digit doubles (see docs/RELIABILITY.md), which is not what this
-                // run is about.
-                1 => json!(rng.random_range(-1_000_000_000i64..1_000_000_000) as f64 / 1000.0),
+                // Full 17-digit doubles: the echo must bring back the very same double.
+                1 => json!((rng.random::<f64>() - 0.5) * 10f64.powi(rng.random_range(-8..12))),
                 2 => json!(null),
                 3 => json!([true, {"nested": [1, "two"]}]),
                 _ => json!("plain"),
@@ -2059,7 +2077,11 @@ impl Sample {
 }
 
 impl Server {
-    fn spawn(path: &PathBuf, log: Option<&PathBuf>) -> Result<Server, String> {
+    fn spawn(
+        path: &PathBuf,
+        log: Option<&PathBuf>,
+        heartbeat_ms: (u64, u64),
+    ) -> Result<Server, String> {
         let mut log = match log {
             Some(log) => {
                 Some(std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?)
@@ -2068,6 +2090,8 @@ impl Server {
         };
         let mut child = Command::new(path)
             .arg("--stats")
+            .args(["--ping-interval", &heartbeat_ms.0.to_string()])
+            .args(["--ping-timeout", &heartbeat_ms.1.to_string()])
             .env("PORT", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -2601,7 +2625,9 @@ async fn run(options: Options) -> Result<bool, String> {
         );
     }
     let server = match &options.target {
-        Target::Spawn(path) => Server::spawn(path, options.server_log.as_ref())?,
+        Target::Spawn(path) => {
+            Server::spawn(path, options.server_log.as_ref(), options.heartbeat_ms)?
+        }
         Target::Attach { pid, addr } => Server::attach(*pid, *addr),
     };
     let ctx = Arc::new(Ctx {
