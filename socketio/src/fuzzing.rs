@@ -1666,7 +1666,10 @@ async fn scripted_websocket_server(listener: tokio::net::TcpListener, frames: Ve
         return;
     };
     let _ = stream.set_nodelay(true);
-    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+    // A small read buffer: tungstenite's 128 KiB default is allocated and zeroed per input.
+    let config =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
         return;
     };
     let open = r#"0{"sid":"fuzz","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;

@@ -18,6 +18,9 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use super::error::ClientError;
 use crate::engineio::TransportKind;
 
+/// How much a client WebSocket reads at a time (and allocates for it).
+const WEBSOCKET_READ_CHUNK: usize = 4 * 1024;
+
 /// A WebSocket to the server, plain or over TLS.
 pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -212,7 +215,10 @@ impl Endpoint {
         for (name, value) in &self.headers {
             request.headers_mut().append(name, value.clone());
         }
+        // Read in 4 KiB chunks rather than tungstenite's 128 KiB, allocated (and zeroed) up
+        // front per connection; larger messages still arrive whole, assembled across reads.
         let config = WebSocketConfig::default()
+            .read_buffer_size(WEBSOCKET_READ_CHUNK)
             .max_message_size(Some(self.max_payload))
             .max_frame_size(Some(self.max_payload));
         let connector = if self.tls {
