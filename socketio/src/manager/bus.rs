@@ -141,7 +141,8 @@ pub trait BusDriver: Send + Sync + 'static {
 
 /// Calls `open(state)` after the backoff of `options` (attempt 0, 1, …) until it succeeds,
 /// for a subscription that lost its bus; `None` as soon as nobody listens on `events` any
-/// more.
+/// more. (The Redis drivers use it; the AMQP driver reconnects through lapin.)
+#[cfg(feature = "redis")]
 pub(crate) async fn reopen_with_backoff<S, T>(
     state: &mut S,
     options: &BusOptions,
