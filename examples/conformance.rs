@@ -24,6 +24,13 @@ use socketio_examples::contract::{
 /// Between a CONNECT reply and the `auth` event that follows it over WebSocket.
 const CONNECT_REPLY_PAUSE: Duration = Duration::from_millis(5);
 
+/// mimalloc rather than glibc's malloc, so that the resident set follows the live heap and a
+/// soak run's RSS check finds leaks: under glibc a 10-minute churn of 10 000 clients grows the
+/// RSS by 16 % through fragmentation while heaptrack shows the live heap flat
+/// (docs/RELIABILITY.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
