@@ -124,7 +124,8 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     /// Runs the server until the graceful-shutdown signal (if any) resolves and the last HTTP
-    /// connection has ended. Fails only if the listener's address cannot be read.
+    /// connection has ended. Accept errors are logged and retried, so it returns `Ok`; the
+    /// `io::Result` is `axum::serve`'s signature.
     pub async fn run(self) -> io::Result<()> {
         let Serve {
             listener,
@@ -332,11 +333,17 @@ mod tests {
     async fn a_write_that_never_progresses_times_out() {
         let (ours, _peer_never_reads) = tokio::io::duplex(64);
         let mut guarded = StallGuard::new(ours, Duration::from_secs(5));
-        let error = loop {
-            if let Err(error) = guarded.write_all(&[0; 64]).await {
-                break error;
+        let writes = async {
+            loop {
+                if let Err(error) = guarded.write_all(&[0; 64]).await {
+                    break error;
+                }
             }
         };
+        // Bounded, so that a guard that never fires fails the test instead of hanging it.
+        let error = tokio::time::timeout(Duration::from_secs(60), writes)
+            .await
+            .expect("the stalled write failed within the limit");
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     }
 
