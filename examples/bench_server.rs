@@ -23,9 +23,9 @@ async fn main() -> std::io::Result<()> {
             })
             .on("broadcast", |socket, payload, ack| async move {
                 // Everyone in the namespace, the sender included.
-                socket.namespace_sockets().emit("bcast", payload);
+                let _ = socket.namespace_sockets().emit("bcast", payload);
                 if let Some(ack) = ack {
-                    let _ = ack.send(Vec::new());
+                    let _ = ack.send(());
                 }
             })
         })

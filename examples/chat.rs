@@ -217,9 +217,9 @@ impl Chat {
                 ));
             }
             socket.join(&key);
-            socket
+            let _ = socket
                 .to(&key)
-                .emit("joined", vec![json!({ "room": room, "nick": me.nick })]);
+                .emit("joined", json!({ "room": room, "nick": me.nick }));
         }
         let history = self
             .directory()
@@ -246,9 +246,9 @@ impl Chat {
             return false;
         }
         socket.leave(&key);
-        socket.to(&key).emit(
+        let _ = socket.to(&key).emit(
             "left",
-            vec![json!({ "room": room, "nick": me.nick, "reason": "left the room" })],
+            json!({ "room": room, "nick": me.nick, "reason": "left the room" }),
         );
         self.forget_if_empty(&socket, &key);
         true
@@ -291,7 +291,7 @@ impl Chat {
             id: line.id,
             ts: line.ts,
         };
-        socket.to(&key).emit("message", vec![json!(line)]);
+        let _ = socket.to(&key).emit("message", json!(line));
         Ok(receipt)
     }
 
@@ -306,9 +306,9 @@ impl Chat {
     ) {
         let key = room_key(&room);
         if socket.rooms().contains(&key) {
-            socket.to(&key).emit(
+            let _ = socket.to(&key).emit(
                 "typing",
-                vec![json!({ "room": room, "nick": me.nick, "typing": typing })],
+                json!({ "room": room, "nick": me.nick, "typing": typing }),
             );
         }
     }
@@ -336,9 +336,9 @@ impl Chat {
             return Err("that is you".into());
         }
         let ts = now_ms();
-        socket.to(sid).emit(
+        let _ = socket.to(sid).emit(
             "private",
-            vec![json!({ "id": id, "ts": ts, "from": me.nick, "text": text })],
+            json!({ "id": id, "ts": ts, "from": me.nick, "text": text }),
         );
         Ok(Receipt { id, ts })
     }
@@ -363,9 +363,9 @@ impl Chat {
             let Some(room) = key.strip_prefix('#') else {
                 continue;
             };
-            socket.to(&key).emit(
+            let _ = socket.to(&key).emit(
                 "left",
-                vec![json!({ "room": room, "nick": me.nick, "reason": reason.as_str() })],
+                json!({ "room": room, "nick": me.nick, "reason": reason.as_str() }),
             );
             self.forget_if_empty(&socket, &key);
         }

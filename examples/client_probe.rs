@@ -217,7 +217,8 @@ async fn call(
 ) -> Result<Payload, String> {
     client
         .of(namespace)
-        .call(event, payload, STEP)
+        .timeout(STEP)
+        .emit_with_ack::<Payload>(event, payload)
         .await
         .map_err(err)
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::Value;
 use socketio::manager::{AmqpBus, PubSubManager, RedisBus};
-use socketio::{NamespaceBuilder, SocketIo};
+use socketio::{NamespaceBuilder, Payload, SocketIo};
 use socketio_examples::contract::{
     chat_namespace, echo_namespace, engine_options, shutdown_signal,
 };
@@ -117,11 +117,14 @@ fn request_ack_to(ns: NamespaceBuilder) -> NamespaceBuilder {
             Value::String(sid) => sid,
             other => other.to_string(),
         };
-        let mut replies = socket.namespace_sockets().to(target).emit_with_ack(
-            "ack-request",
-            payload,
-            ACK_TIMEOUT,
-        );
+        let Ok(mut replies) = socket
+            .namespace_sockets()
+            .to(target)
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack::<Payload>("ack-request", payload)
+        else {
+            return;
+        };
         // The reply may come from another node, so this waits in its own task and the
         // requester's next events are not held up.
         tokio::spawn(async move {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use socketio::engineio::{CorsOrigins, EngineConfig};
-use socketio::{ConnectError, NamespaceBuilder, Payload, Socket};
+use socketio::{AckError, ConnectError, NamespaceBuilder, Payload, Socket};
 
 /// The engine options of the contract: 300 ms pings, 200 ms ping timeout, 1 MB payloads.
 pub fn engine_options(config: EngineConfig) -> EngineConfig {
@@ -24,7 +24,7 @@ pub fn engine_options(config: EngineConfig) -> EngineConfig {
 /// `/` and `/custom`: report the auth, echo `message`, acknowledge `message-with-ack`.
 pub fn echo_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
     ns.on_connect(|socket| async move {
-        let _ = socket.emit("auth", vec![socket.auth().clone()]);
+        let _ = socket.emit("auth", socket.auth());
         Ok(())
     })
     .on("message", |socket, payload, _| async move {
@@ -43,7 +43,7 @@ pub fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
         if socket.auth().get("token") != Some(&json!("secret")) {
             return Err(ConnectError::new("unauthorized"));
         }
-        let _ = socket.emit("auth", vec![socket.auth().clone()]);
+        let _ = socket.emit("auth", socket.auth());
         Ok(())
     })
     .on("echo", |socket, payload, _| async move {
@@ -58,14 +58,14 @@ pub fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
         let room = room_of(&payload);
         socket.join(&room);
         if let Some(ack) = ack {
-            let _ = ack.send(vec![Value::String(room)]);
+            let _ = ack.send(room);
         }
     })
     .on("leave", |socket, payload, ack| async move {
         let room = room_of(&payload);
         socket.leave(&room);
         if let Some(ack) = ack {
-            let _ = ack.send(vec![Value::String(room)]);
+            let _ = ack.send(room);
         }
     })
     .on("to-room", |socket, mut payload, ack| async move {
@@ -73,19 +73,18 @@ pub fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
         if !payload.args.is_empty() {
             payload.args.remove(0);
         }
-        socket.to(room).emit("room-message", payload);
+        let _ = socket.to(room).emit("room-message", payload);
         if let Some(ack) = ack {
-            let _ = ack.send(vec![json!("ok")]);
+            let _ = ack.send("ok");
         }
     })
     .on("request-ack", |socket, payload, _| async move {
         // The reply arrives in a callback, so this client's next events are not held up.
         let replier = socket.clone();
-        socket.emit_with_callback(
+        socket.timeout(Duration::from_secs(5)).emit_with_callback(
             "ack-request",
             payload,
-            Duration::from_secs(5),
-            move |reply| {
+            move |reply: Result<Payload, AckError>| async move {
                 if let Ok(reply) = reply {
                     let _ = replier.emit("ack-result", reply);
                 }
@@ -111,9 +110,7 @@ pub fn room_of(payload: &Payload) -> String {
 
 /// Tells every other `/chat` socket that `socket` left.
 pub fn announce_departure(socket: &Arc<Socket>) {
-    socket
-        .broadcast()
-        .emit("peer-left", vec![Value::String(socket.id().to_string())]);
+    let _ = socket.broadcast().emit("peer-left", socket.id().as_str());
 }
 
 /// Resolves on SIGINT or SIGTERM.

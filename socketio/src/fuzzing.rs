@@ -1736,9 +1736,15 @@ pub fn client_server_packet(data: &[u8]) {
         );
         let chat = client.of("/chat");
         for n in 0..PENDING_ACKS {
-            let sent = chat.emit_with_ack("ask", vec![Value::from(n)], |payload| async move {
-                check_payload(&payload);
-            });
+            let sent = chat.emit_with_callback(
+                "ask",
+                Payload::from_args(vec![Value::from(n)]),
+                |reply| async move {
+                    if let Ok(payload) = reply {
+                        check_payload(&payload);
+                    }
+                },
+            );
             assert!(
                 sent.is_ok(),
                 "emit on a connected namespace failed: {sent:?}"

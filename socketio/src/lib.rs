@@ -23,8 +23,9 @@ pub mod parser;
 pub mod registry;
 pub(crate) mod server;
 
+pub use args::{AckError, EmitError, WithTimeout};
 pub use engineio::serve;
-pub use ns::ack::{AckError, AckSender};
+pub use ns::ack::AckSender;
 pub use ns::namespace::{ConnectError, NamespaceBuilder};
 pub use ns::payload::Payload;
 pub use ns::socket::{DisconnectReason, Socket};

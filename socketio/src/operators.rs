@@ -10,9 +10,11 @@ use std::time::Duration;
 use futures_util::Stream;
 use futures_util::stream::FuturesUnordered;
 
+use crate::args::{
+    AckError, DEFAULT_ACK_TIMEOUT, EmitError, FromPayload, IntoPayload, decode_reply,
+};
 use crate::engineio::Sid;
 use crate::manager::{BroadcastTarget, ClusterEmit, ClusterOp, RemoteAcks};
-use crate::ns::ack::AckError;
 use crate::ns::namespace::Namespace;
 use crate::ns::payload::{Frames, Payload};
 use crate::ns::socket::Socket;
@@ -26,6 +28,7 @@ pub struct BroadcastOperator {
     ns: Arc<Namespace>,
     target: BroadcastTarget,
     volatile: bool,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for BroadcastOperator {
             .field("namespace", &self.ns.name())
             .field("target", &self.target)
             .field("volatile", &self.volatile)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -44,6 +48,7 @@ impl BroadcastOperator {
             ns,
             target: BroadcastTarget::default(),
             volatile: false,
+            timeout: DEFAULT_ACK_TIMEOUT,
         }
     }
 
@@ -74,6 +79,13 @@ impl BroadcastOperator {
         self
     }
 
+    /// Sets how long [`emit_with_ack`](Self::emit_with_ack) waits for each socket's ack
+    /// (otherwise [`DEFAULT_ACK_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     pub(crate) fn skip(mut self, sid: Sid) -> Self {
         self.target.skip = Some(sid);
         self
@@ -84,6 +96,7 @@ impl BroadcastOperator {
             ns,
             target,
             volatile: false,
+            timeout: DEFAULT_ACK_TIMEOUT,
         }
     }
 
@@ -143,46 +156,60 @@ impl BroadcastOperator {
             .await
     }
 
-    /// Emits `event` to every chosen socket, on every node with a pub/sub manager; returns
-    /// how many sockets of this node were reached.
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> usize {
-        let payload = payload.into();
+    /// Emits `event` with `args` (typed like [`Socket::emit`]'s) to every chosen socket, on
+    /// every node with a pub/sub manager. The packet is encoded once for all of them. A
+    /// socket whose queue is full is disconnected as a slow client; the emit itself fails
+    /// only when `args` cannot be encoded.
+    ///
+    /// ```
+    /// # fn demo(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// io.to("lobby").except("muted").emit("notice", ("maintenance", 5))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        let payload = args.into_payload()?;
         self.publish(ClusterOp::Emit(self.cluster_emit(event, &payload)));
         let frames = Frames::encode(payload.into_event(self.ns.name(), event));
-        self.sockets()
-            .iter()
-            .filter(|socket| !self.volatile || socket.engine_socket().is_writable())
-            .filter(|socket| socket.send_frames(&frames).is_ok())
-            .count()
+        for socket in self.sockets() {
+            if !self.volatile || socket.engine_socket().is_writable() {
+                let _ = socket.send_frames(&frames);
+            }
+        }
+        Ok(())
     }
 
-    /// Emits `event` with an ack to every chosen socket now, and returns the replies as a
-    /// stream, in the order they arrive: one item per socket of this node, its reply or its
-    /// own timeout.
+    /// Emits `event` with an ack to every chosen socket now, and returns the replies, read
+    /// into `R`, as a stream in the order they arrive: one item per socket of this node, its
+    /// reply or its own timeout (see [`timeout`](Self::timeout)).
     ///
     /// With a pub/sub manager the emit also reaches the chosen sockets of other nodes, and
     /// their replies join the stream as they come back, keyed by the room the emit was for
     /// (python-socketio's `callback` mechanism; meant for one room, usually a socket id).
-    /// How many will answer is not known, so the stream then ends at `timeout`.
+    /// How many will answer is not known, so the stream then ends at the timeout.
     ///
     /// ```no_run
-    /// # async fn demo(io: socketio::SocketIo) {
+    /// # async fn demo(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
     /// use futures_util::StreamExt;
     /// use std::time::Duration;
     ///
-    /// let mut replies = io.to("voters").emit_with_ack("vote?", Vec::new(), Duration::from_secs(5));
-    /// while let Some((sid, reply)) = replies.next().await {
-    ///     println!("{sid}: {reply:?}");
+    /// let mut votes = io
+    ///     .to("voters")
+    ///     .timeout(Duration::from_secs(5))
+    ///     .emit_with_ack::<bool>("vote?", "lunch at noon")?;
+    /// while let Some((sid, vote)) = votes.next().await {
+    ///     println!("{sid}: {vote:?}");
     /// }
+    /// # Ok(())
     /// # }
     /// ```
-    pub fn emit_with_ack(
+    pub fn emit_with_ack<R: FromPayload>(
         &self,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
-    ) -> AckStream {
-        let payload = payload.into();
+        args: impl IntoPayload,
+    ) -> Result<AckStream<R>, EmitError> {
+        let payload = args.into_payload()?;
+        let timeout = self.timeout;
         let remote = if self.reaches_other_nodes() {
             let emit = self.cluster_emit(event, &payload);
             self.ns.manager().publish_with_ack(emit, timeout)
@@ -197,22 +224,27 @@ impl BroadcastOperator {
         let pending = FuturesUnordered::new();
         for socket in self.sockets() {
             let reply = socket.expect_ack(ack_id);
-            let sent = socket.send_frames(&frames);
+            let reply = match socket.send_frames(&frames) {
+                Ok(()) => Ok(socket.await_ack(ack_id, reply, timeout)),
+                Err(error) => Err(AckError::from(error)),
+            };
+            let sid = socket.id().clone();
             pending.push(Box::pin(async move {
-                let result = match sent {
-                    Ok(()) => socket.await_ack(ack_id, reply, timeout).await,
-                    Err(err) => Err(err.into()),
+                let result = match reply {
+                    Ok(reply) => reply.await,
+                    Err(error) => Err(error),
                 };
-                (socket.id().clone(), result)
+                (sid, result)
             }) as PendingAck);
         }
-        AckStream {
+        Ok(AckStream {
             pending,
             remote: remote.map(|replies| RemoteReplies {
                 replies,
                 deadline: Box::pin(tokio::time::sleep(timeout)),
             }),
-        }
+            reply: std::marker::PhantomData,
+        })
     }
 
     /// Makes every chosen socket join `room`, on every node with a pub/sub manager.
@@ -259,15 +291,16 @@ struct RemoteReplies {
 
 type PendingAck = Pin<Box<dyn Future<Output = (Sid, Result<Payload, AckError>)> + Send>>;
 
-/// The replies to a broadcast with ack ([`BroadcastOperator::emit_with_ack`]), as they
-/// arrive; each socket yields once, with its reply or its error.
+/// The replies to a broadcast with ack ([`BroadcastOperator::emit_with_ack`]), read into
+/// `R`, as they arrive; each socket yields once, with its reply or its error.
 #[must_use = "the replies are only gathered when the stream is polled"]
-pub struct AckStream {
+pub struct AckStream<R = Payload> {
     pending: FuturesUnordered<PendingAck>,
     remote: Option<RemoteReplies>,
+    reply: std::marker::PhantomData<fn() -> R>,
 }
 
-impl std::fmt::Debug for AckStream {
+impl<R> std::fmt::Debug for AckStream<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AckStream")
             .field("waiting", &self.pending.len())
@@ -275,29 +308,30 @@ impl std::fmt::Debug for AckStream {
     }
 }
 
-impl AckStream {
+impl<R: FromPayload> AckStream<R> {
     /// Waits for every socket and returns all results.
-    pub async fn collect_all(self) -> Vec<(Sid, Result<Payload, AckError>)> {
+    pub async fn collect_all(self) -> Vec<(Sid, Result<R, AckError>)> {
         futures_util::StreamExt::collect(self).await
     }
+}
 
+impl<R> AckStream<R> {
     /// How many sockets of this node have not answered or timed out yet.
     pub fn waiting(&self) -> usize {
         self.pending.len()
     }
-}
 
-impl Stream for AckStream {
-    type Item = (Sid, Result<Payload, AckError>);
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let local = match Pin::new(&mut this.pending).poll_next(cx) {
+    /// The next raw reply, from this node or another.
+    fn poll_payload(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(Sid, Result<Payload, AckError>)>> {
+        let local = match Pin::new(&mut self.pending).poll_next(cx) {
             Poll::Ready(Some(item)) => return Poll::Ready(Some(item)),
             Poll::Ready(None) => true,
             Poll::Pending => false,
         };
-        let Some(remote) = &mut this.remote else {
+        let Some(remote) = &mut self.remote else {
             return if local {
                 Poll::Ready(None)
             } else {
@@ -308,11 +342,20 @@ impl Stream for AckStream {
             return Poll::Ready(Some((Sid::from(room.as_str()), Ok(reply))));
         }
         if remote.deadline.as_mut().poll(cx).is_ready() {
-            this.remote = None;
+            self.remote = None;
             if local {
                 return Poll::Ready(None);
             }
         }
         Poll::Pending
+    }
+}
+
+impl<R: FromPayload> Stream for AckStream<R> {
+    type Item = (Sid, Result<R, AckError>);
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.poll_payload(cx)
+            .map(|item| item.map(|(sid, reply)| (sid, reply.and_then(decode_reply))))
     }
 }

@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::json;
+use socketio::EmitError;
 use socketio::args::to_payload;
 use socketio::client::{Client, ClientError, ConnectionState, SimpleClient, Transports, blocking};
 
@@ -32,21 +33,22 @@ fn blocking_client_calls_emits_and_disconnects() {
     assert_eq!(rx.recv_timeout(WAIT).expect("message-back"), sent);
 
     let reply = client
-        .call("message-with-ack", vec![json!(1), json!(2)], WAIT)
+        .timeout(WAIT)
+        .emit_with_ack::<socketio::Payload>("message-with-ack", (json!(1), json!(2)))
         .expect("call");
     assert_eq!(reply.args, [json!(1), json!(2)]);
 
     let chat = client.of("/chat");
     assert!(chat.sid().is_some());
-    let reply = chat.call("echo-ack", sent.clone(), WAIT).expect("echo-ack");
+    let reply = chat
+        .timeout(WAIT)
+        .emit_with_ack::<socketio::Payload>("echo-ack", sent.clone())
+        .expect("echo-ack");
     assert_eq!(reply, sent);
 
     chat.disconnect();
     assert!(chat.sid().is_none());
-    assert!(matches!(
-        chat.emit("echo", Vec::<Value>::new()),
-        Err(ClientError::NotConnected(_))
-    ));
+    assert_eq!(chat.emit("echo", ()), Err(EmitError::Closed));
     client.disconnect();
     client.wait();
     assert_eq!(client.state(), ConnectionState::Disconnected);
@@ -71,7 +73,7 @@ fn blocking_simple_client_receives_events_in_order() {
     );
 
     for i in 0..20 {
-        client.emit("echo", vec![json!(i)]).expect("emit");
+        client.emit("echo", json!(i)).expect("emit");
     }
     for i in 0..20 {
         let event = client.receive(Some(WAIT)).expect("echo");
@@ -79,7 +81,8 @@ fn blocking_simple_client_receives_events_in_order() {
         assert_eq!((event.name.as_str(), n), ("echo", i));
     }
     let reply = client
-        .call("echo-ack", vec![json!("x")], WAIT)
+        .timeout(WAIT)
+        .emit_with_ack::<socketio::Payload>("echo-ack", json!("x"))
         .expect("call");
     assert_eq!(reply.args, [json!("x")]);
 
@@ -102,7 +105,7 @@ async fn async_simple_client_over_the_upgrade() {
         (auth.name.as_str(), auth.payload.args),
         ("auth", vec![json!({})])
     );
-    client.emit("message", vec![json!("hi")]).expect("emit");
+    client.emit("message", json!("hi")).expect("emit");
     let back = client.receive(None).await.expect("message-back");
     assert_eq!(
         (back.name.as_str(), back.payload.args),

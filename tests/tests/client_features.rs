@@ -9,11 +9,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::json;
 use socketio::args::{from_args, to_payload};
 use socketio::client::{Client, ClientError, ClientSocket, Transports};
 use socketio::engineio::TransportKind;
-use socketio::{ConnectError, Payload, SocketIo};
+use socketio::{AckError, ConnectError, EmitError, Payload, SocketIo};
 use tokio::sync::mpsc;
 
 use common::eio::within;
@@ -39,12 +39,13 @@ async fn start_server() -> SocketAddr {
                     .unwrap_or_default()
                     .to_owned();
                 let query = handshake.query("q").unwrap_or_default();
-                let _ = socket.emit("hello", vec![json!(header), json!(query)]);
+                let _ = socket.emit("hello", (json!(header), json!(query)));
                 Ok(())
             })
             .on("ask", |socket, payload, _| async move {
-                let reply = socket
-                    .emit_with_ack("question", payload, ACK_TIMEOUT)
+                let reply: Payload = socket
+                    .timeout(ACK_TIMEOUT)
+                    .emit_with_ack("question", payload)
                     .await
                     .unwrap_or_default();
                 let _ = socket.emit("answer", reply);
@@ -171,7 +172,8 @@ async fn acks_by_callback_and_by_call_with_binary_at_depth() {
     payload.args.push(json!({ "a": [placeholder] }));
 
     let reply = client
-        .call("echo", payload.clone(), ACK_TIMEOUT)
+        .timeout(ACK_TIMEOUT)
+        .emit_with_ack::<Payload>("echo", payload.clone())
         .await
         .expect("call");
     assert_eq!(reply, payload);
@@ -179,15 +181,19 @@ async fn acks_by_callback_and_by_call_with_binary_at_depth() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     client
         .socket()
-        .emit_with_ack("echo", payload.clone(), move |reply| async move {
-            let _ = tx.send(reply);
-        })
+        .emit_with_callback(
+            "echo",
+            payload.clone(),
+            move |reply: Result<Payload, _>| async move {
+                let _ = tx.send(reply);
+            },
+        )
         .expect("emit with ack");
     let reply = within("the ack callback", rx.recv()).await.expect("reply");
-    assert_eq!(reply, payload);
+    assert_eq!(reply, Ok(payload));
 
     // The catch-all sees events without a handler of their own.
-    client.emit("shout", vec![json!("hey")]).expect("emit");
+    client.emit("shout", json!("hey")).expect("emit");
     let unknown = next(&mut events, "unknown-to-the-client").await;
     assert_eq!(unknown.args, [json!("hey")]);
     client.disconnect();
@@ -226,23 +232,18 @@ async fn emitting_on_a_namespace_that_is_not_connected_fails() {
     let (client, _events) = connect(addr, Transports::WebSocket).await;
     let error = client
         .of("/elsewhere")
-        .emit("x", Vec::<Value>::new())
+        .emit("x", ())
         .expect_err("not connected");
-    assert_eq!(error, ClientError::NotConnected("/elsewhere".into()));
+    assert_eq!(error, EmitError::Closed);
     let timeout = client
-        .call(
-            "no-such-ack",
-            Vec::<Value>::new(),
-            Duration::from_millis(200),
-        )
+        .timeout(Duration::from_millis(200))
+        .emit_with_ack::<Payload>("no-such-ack", ())
         .await
         .expect_err("never answered");
-    assert_eq!(timeout, ClientError::Timeout);
+    assert_eq!(timeout, AckError::Timeout);
     client.disconnect();
-    let after = client
-        .emit("x", Vec::<Value>::new())
-        .expect_err("disconnected");
-    assert_eq!(after, ClientError::NotConnected("/".into()));
+    let after = client.emit("x", ()).expect_err("disconnected");
+    assert_eq!(after, EmitError::Closed);
 }
 
 #[tokio::test]
@@ -258,7 +259,8 @@ async fn a_disconnected_client_connects_again() {
     next(&mut events, "hello").await;
     assert_ne!(client.socket().sid(), first);
     let reply = client
-        .call("echo", vec![json!("again")], ACK_TIMEOUT)
+        .timeout(ACK_TIMEOUT)
+        .emit_with_ack::<Payload>("echo", json!("again"))
         .await
         .expect("call after connecting again");
     assert_eq!(reply.args, [json!("again")]);

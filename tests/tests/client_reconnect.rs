@@ -179,7 +179,8 @@ async fn comes_back_after_a_server_restart_with_its_namespaces_and_fresh_auth() 
 
     let reply = client
         .of("/chat")
-        .call("echo-ack", vec![json!("back")], Duration::from_secs(5))
+        .timeout(Duration::from_secs(5))
+        .emit_with_ack::<Payload>("echo-ack", json!("back"))
         .await
         .expect("echo-ack after the restart");
     assert_eq!(reply.args, [json!("back")]);

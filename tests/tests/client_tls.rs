@@ -105,7 +105,8 @@ async fn https_and_wss_with_a_trusted_certificate() {
         .await
         .unwrap_or_else(|e| panic!("{scheme} {transports:?}: {e}"));
         let reply = client
-            .call("echo", vec![json!("over tls")], Duration::from_secs(5))
+            .timeout(Duration::from_secs(5))
+            .emit_with_ack::<socketio::Payload>("echo", json!("over tls"))
             .await
             .expect("ack over TLS");
         assert_eq!(reply.args, [json!("over tls")], "{scheme} {transports:?}");

@@ -55,7 +55,7 @@ async fn our_amqp_emitter_reaches_a_node() {
         .expect("url")
         .channel(&channel)
         .to("r")
-        .emit("room-message", vec![json!("over amqp")])
+        .emit("room-message", json!("over amqp"))
         .await
         .expect("emit");
     let got = common::bus::next_event(&mut events, "room-message").await;

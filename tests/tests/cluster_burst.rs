@@ -17,7 +17,7 @@ async fn a_burst_of_broadcasts_arrives_complete_and_in_order() {
     let (_client, mut events) = recording_client(node_b.addr).await;
 
     for n in 0..BURST {
-        node_a.io.to("r").emit("n", vec![json!(n)]);
+        node_a.io.to("r").emit("n", n).expect("emit");
     }
     for expected in 0..BURST {
         let got = next_event(&mut events, "n").await;

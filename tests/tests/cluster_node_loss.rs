@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use socketio::args::IntoPayload;
 use socketio::client::{Client, ClientSocket};
 use socketio::engineio::Sid;
 use socketio::manager::{PubSubManager, RedisBus, SocketInfo};
@@ -347,7 +348,9 @@ impl Survivor {
     async fn ack_request(&self, target: &str, what: &str) -> Vec<(Sid, Result<Payload, AckError>)> {
         self.chat()
             .to(target)
-            .emit_with_ack("ack-request", vec![json!(what)], DEAD_ACK_TIMEOUT)
+            .timeout(DEAD_ACK_TIMEOUT)
+            .emit_with_ack("ack-request", what)
+            .expect("emit")
             .collect_all()
             .await
     }
@@ -365,33 +368,36 @@ fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
     ns.on("join", |socket, payload, ack| async move {
         let room = first_as_string(payload).0;
         socket.join(&room);
-        answer(ack, vec![json!(room)]);
+        answer(ack, room);
     })
     .on("echo-ack", |_, payload, ack| async move {
         answer(ack, payload);
     })
     .on("to-room", |socket, payload, ack| async move {
         let (room, rest) = first_as_string(payload);
-        socket.to(room).emit("room-message", rest);
-        answer(ack, vec![json!("ok")]);
+        let _ = socket.to(room).emit("room-message", rest);
+        answer(ack, "ok");
     })
     .on("broadcast", |socket, payload, ack| async move {
-        socket.broadcast().emit("broadcast-message", payload);
-        answer(ack, vec![json!("ok")]);
+        let _ = socket.broadcast().emit("broadcast-message", payload);
+        answer(ack, "ok");
     })
     .on("request-ack-to", |socket, payload, _| async move {
         let (target, rest) = first_as_string(payload);
-        let mut replies = socket.namespace_sockets().to(target.clone()).emit_with_ack(
-            "ack-request",
-            rest,
-            REQUEST_ACK_TIMEOUT,
-        );
+        let Ok(mut replies) = socket
+            .namespace_sockets()
+            .to(target.clone())
+            .timeout(REQUEST_ACK_TIMEOUT)
+            .emit_with_ack::<Payload>("ack-request", rest)
+        else {
+            return;
+        };
         // The reply may come from another node: wait for it without holding up the
         // requester's next events.
         tokio::spawn(async move {
             let _ = match replies.next().await {
                 Some((_, Ok(reply))) => socket.emit("ack-result", reply),
-                _ => socket.emit("ack-timeout", vec![json!(target)]),
+                _ => socket.emit("ack-timeout", target),
             };
         });
     })
@@ -409,9 +415,9 @@ fn first_as_string(mut payload: Payload) -> (String, Payload) {
     (first, payload)
 }
 
-fn answer(ack: Option<AckSender>, payload: impl Into<Payload>) {
+fn answer(ack: Option<AckSender>, args: impl IntoPayload) {
     if let Some(ack) = ack {
-        let _ = ack.send(payload);
+        let _ = ack.send(args);
     }
 }
 
@@ -461,31 +467,32 @@ impl Peer {
         }
     }
 
-    async fn call(&self, event: &str, args: Vec<Value>) -> Vec<Value> {
+    async fn call(&self, event: &str, args: impl IntoPayload) -> Vec<Value> {
         self.chat
-            .call(event, args, CALL_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .emit_with_ack::<Payload>(event, args)
             .await
             .unwrap_or_else(|e| panic!("{event}: {e}"))
             .args
     }
 
     async fn join(&self, room: &str) {
-        assert_eq!(self.call("join", vec![json!(room)]).await, [json!(room)]);
+        assert_eq!(self.call("join", json!(room)).await, [json!(room)]);
     }
 
     async fn to_room(&self, value: &Value) {
-        let ack = self.call("to-room", vec![json!(ROOM), value.clone()]).await;
+        let ack = self.call("to-room", (json!(ROOM), value.clone())).await;
         assert_eq!(ack, [json!("ok")]);
     }
 
     async fn broadcast(&self, value: &Value) {
-        let ack = self.call("broadcast", vec![value.clone()]).await;
+        let ack = self.call("broadcast", value.clone()).await;
         assert_eq!(ack, [json!("ok")]);
     }
 
     fn request_ack_to(&self, sid: &str, value: &str) {
         self.chat
-            .emit("request-ack-to", vec![json!(sid), json!(value)])
+            .emit("request-ack-to", (json!(sid), json!(value)))
             .expect("emit request-ack-to");
     }
 
@@ -631,24 +638,25 @@ async fn traffic(
             .expect("the window stays open");
         let n = json!(steps);
         for (event, args) in [
-            ("to-room", vec![json!(ROOM), n.clone()]),
-            ("broadcast", vec![n.clone()]),
+            ("to-room", Payload::from_args(vec![json!(ROOM), n.clone()])),
+            ("broadcast", Payload::from_args(vec![n.clone()])),
         ] {
             let acks = acks.clone();
-            chat.emit_with_ack(event, args, move |reply| {
-                let _ = acks.send((event, reply.args));
+            chat.emit_with_callback(event, args, move |reply: Result<Payload, _>| {
+                // A missing reply records nothing the check below accepts.
+                let _ = acks.send((event, reply.map(|p| p.args).unwrap_or_default()));
                 async {}
             })
             .unwrap_or_else(|e| panic!("{event} {steps}: {e}"));
         }
-        chat.emit("request-ack-to", vec![json!(target), n.clone()])
+        chat.emit("request-ack-to", (json!(target), n.clone()))
             .unwrap_or_else(|e| panic!("request-ack-to {steps}: {e}"));
         // Last in the step: the server handles a client's events in order, so this ack says
         // the whole step was handled.
         let echo_acks = acks.clone();
-        chat.emit_with_ack("echo-ack", vec![n], move |reply| {
+        chat.emit_with_callback("echo-ack", n, move |reply: Result<Payload, _>| {
             drop(permit);
-            let _ = echo_acks.send(("echo-ack", reply.args));
+            let _ = echo_acks.send(("echo-ack", reply.map(|p| p.args).unwrap_or_default()));
             async {}
         })
         .unwrap_or_else(|e| panic!("echo-ack {steps}: {e}"));

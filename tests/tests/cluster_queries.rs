@@ -34,7 +34,8 @@ async fn sockets_rooms_and_node_count_across_nodes() {
         let (client, _events) = recording_client(node.addr).await;
         let room = format!("only-on-{i}");
         client
-            .call("join", vec![json!(room)], ACK_TIMEOUT)
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack::<socketio::Payload>("join", json!(room))
             .await
             .expect("join");
         clients.push(client);

@@ -25,37 +25,41 @@ async fn join_leave_ack_close_room_and_disconnect_for_a_sid_on_another_node() {
 
     // join from node A, then a broadcast to that room from node A reaches B's client.
     node_a.io.to(sid_b.clone()).join("x");
-    node_a.io.to("x").emit("in-x", vec![json!(1)]);
+    node_a.io.to("x").emit("in-x", json!(1)).expect("emit");
     assert_eq!(next_any(&mut events).await.0, "in-x");
 
     // leave: the next broadcast to `x` misses it; the marker after it proves the order.
     node_a.io.to(sid_b.clone()).leave("x");
-    node_a.io.to("x").emit("in-x", vec![json!(2)]);
+    node_a.io.to("x").emit("in-x", json!(2)).expect("emit");
     node_a
         .io
         .to(sid_b.clone())
-        .emit("marker", vec![json!("after leave")]);
+        .emit("marker", json!("after leave"))
+        .expect("emit");
     assert_eq!(next_any(&mut events).await.0, "marker");
 
     // close room: B's client joined `y` itself; node A closes `y` everywhere.
     client_b
-        .call("join", vec![json!("y")], Duration::from_secs(5))
+        .timeout(Duration::from_secs(5))
+        .emit_with_ack::<socketio::Payload>("join", json!("y"))
         .await
         .expect("join");
     node_a.io.close_room("/", "y");
-    node_a.io.to("y").emit("in-y", Vec::new());
+    node_a.io.to("y").emit("in-y", ()).expect("emit");
     node_a
         .io
         .to(sid_b.clone())
-        .emit("marker", vec![json!("after close")]);
+        .emit("marker", json!("after close"))
+        .expect("emit");
     assert_eq!(next_any(&mut events).await.0, "marker");
 
     // an emit with ack from node A answered by B's client; the reply comes back to A.
-    let mut replies = node_a.io.to(sid_b.clone()).emit_with_ack(
-        "question",
-        vec![json!("?")],
-        Duration::from_secs(5),
-    );
+    let mut replies = node_a
+        .io
+        .to(sid_b.clone())
+        .timeout(Duration::from_secs(5))
+        .emit_with_ack::<socketio::Payload>("question", "?")
+        .expect("emit");
     let (event, _) = next_any(&mut events).await;
     assert_eq!(event, "question");
     let (room, reply) = common::eio::within("the reply from node B", replies.next())
@@ -80,7 +84,8 @@ async fn our_emitter_reaches_clients_of_our_nodes_and_of_a_python_server() {
         recording_client_on(python.addr, "/chat", json!({ "token": "secret" })).await;
     let python_client = python_client.of("/chat");
     python_client
-        .call("join", vec![json!("lobby")], Duration::from_secs(5))
+        .timeout(Duration::from_secs(5))
+        .emit_with_ack::<socketio::Payload>("join", json!("lobby"))
         .await
         .expect("join on the python server");
 
@@ -88,7 +93,7 @@ async fn our_emitter_reaches_clients_of_our_nodes_and_of_a_python_server() {
     emitter
         .of("/chat")
         .to("lobby")
-        .emit("room-message", vec![json!("from rust"), json!({ "n": 1 })])
+        .emit("room-message", (json!("from rust"), json!({ "n": 1 })))
         .await
         .expect("emit");
     let got = next_event(&mut python_events, "room-message").await;
@@ -97,7 +102,7 @@ async fn our_emitter_reaches_clients_of_our_nodes_and_of_a_python_server() {
     // Every socket of our node joined `r`; the same emitter reaches it on `/`.
     emitter
         .to("r")
-        .emit("room-message", vec![json!("hello r")])
+        .emit("room-message", json!("hello r"))
         .await
         .expect("emit");
     let got = next_event(&mut ours_events, "room-message").await;
@@ -109,7 +114,7 @@ async fn our_emitter_reaches_clients_of_our_nodes_and_of_a_python_server() {
     emitter
         .of("/chat")
         .to("vip")
-        .emit("room-message", vec![json!("vip only")])
+        .emit("room-message", json!("vip only"))
         .await
         .expect("emit");
     let got = next_event(&mut python_events, "room-message").await;

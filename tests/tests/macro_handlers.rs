@@ -124,9 +124,14 @@ async fn state(State(config): State<Config>) -> String {
 
 #[socketio::on("relay", namespace = "/typed")]
 async fn relay(io: SocketIo, text: String) -> usize {
-    io.of("/stateless")
-        .map(|ns| ns.emit("relayed", vec![Value::String(text)]))
-        .unwrap_or(0)
+    let Some(stateless) = io.of("/stateless") else {
+        return 0;
+    };
+    let reached = stateless.sockets().len();
+    match stateless.emit("relayed", text) {
+        Ok(()) => reached,
+        Err(_) => 0,
+    }
 }
 
 fn is_admin(socket: &Arc<Socket>) -> Result<(), String> {
@@ -151,8 +156,7 @@ async fn caught(socket: Arc<Socket>, Event(event): Event, payload: Payload) {
 #[socketio::on("disconnect", namespace = "/typed")]
 async fn typed_disconnect(io: SocketIo, socket: Arc<Socket>, reason: DisconnectReason) {
     if let Some(watchers) = io.of("/watch") {
-        let gone = vec![json!(socket.id().as_str()), json!(reason.as_str())];
-        watchers.emit("gone", gone);
+        let _ = watchers.emit("gone", (socket.id().as_str(), reason.as_str()));
     }
 }
 

@@ -193,8 +193,8 @@ async fn concurrent_binary_broadcasts_stay_whole_for_every_socket() {
             let io = io.clone();
             tokio::spawn(async move {
                 for index in 0..per_task {
-                    let reached = io.emit("shared", blob_payload(task, index));
-                    assert_eq!(reached, 3, "broadcast {task}/{index} reached every socket");
+                    io.emit("shared", blob_payload(task, index))
+                        .unwrap_or_else(|e| panic!("broadcast {task}/{index}: {e}"));
                     tokio::task::yield_now().await;
                 }
             })
@@ -455,13 +455,13 @@ async fn accepted_connect_of_a_client_that_left_meanwhile_leaves_nothing() {
     server.release.notify_one();
 
     server.assert_nothing_left_of(&sid).await;
-    assert_eq!(
+    assert!(
         server
             .io
             .of(GUARDED)
             .expect("namespace")
-            .emit("anyone", vec![json!(1)]),
-        0,
+            .sockets()
+            .is_empty(),
         "a broadcast reaches nobody"
     );
 }

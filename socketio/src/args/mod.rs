@@ -39,12 +39,15 @@ use crate::ns::payload::Payload;
 use crate::parser::{attach, placeholder_index};
 
 mod deserialize;
+mod emit;
 mod serialize;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use deserialize::arg_at;
 pub use deserialize::{Rest, from_arg, from_args};
+pub(crate) use emit::decode_reply;
+pub use emit::{AckError, DEFAULT_ACK_TIMEOUT, EmitError, FromPayload, IntoPayload, WithTimeout};
 pub use serialize::{to_arg, to_payload};
 
 /// The key that marks an object as a binary placeholder.

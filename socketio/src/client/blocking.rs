@@ -15,8 +15,9 @@ use super::builder::ClientBuilder;
 use super::error::ClientError;
 use super::simple::Event;
 use super::socket::{ClientSocket, ConnectionState};
+use crate::args::{AckError, EmitError, FromPayload, IntoPayload, WithTimeout};
 use crate::engineio::TransportKind;
-use crate::ns::payload::Payload;
+use crate::parser::ROOT_NAMESPACE;
 
 fn runtime() -> Result<Arc<Runtime>, ClientError> {
     tokio::runtime::Builder::new_multi_thread()
@@ -35,7 +36,7 @@ fn runtime() -> Result<Arc<Runtime>, ClientError> {
 /// use serde_json::json;
 /// use socketio::client::{Client, blocking};
 ///
-/// # fn main() -> Result<(), socketio::client::ClientError> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let addr = doc_server::start();
 /// // `addr` is a Socket.IO server that acknowledges `hello` with its arguments.
 /// let client = blocking::Client::connect(Client::builder(format!("http://{addr}")))?;
@@ -88,20 +89,25 @@ impl Client {
         }
     }
 
-    /// Emits `event` on `/`.
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
-        self.client.emit(event, payload)
+    /// Emits `event` on `/`; see [`ClientSocket::emit`].
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        self.client.emit(event, args)
     }
 
-    /// Emits `event` on `/` and waits for the ack, at most `timeout`.
-    pub fn call(
+    /// Sets the ack timeout of the next emit on `/`.
+    pub fn timeout(&self, timeout: Duration) -> WithTimeout<Socket> {
+        self.of(ROOT_NAMESPACE).timeout(timeout)
+    }
+
+    /// Emits `event` on `/` and blocks until the ack comes, read into `R`; see
+    /// [`ClientSocket::emit_with_ack`].
+    pub fn emit_with_ack<R: FromPayload>(
         &self,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
-    ) -> Result<Payload, ClientError> {
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
         self.runtime
-            .block_on(self.client.call(event, payload, timeout))
+            .block_on(self.client.emit_with_ack(event, args))
     }
 
     /// Whether the session is open.
@@ -145,20 +151,25 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// Emits `event` on this namespace.
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
-        self.socket.emit(event, payload)
+    /// Emits `event` on this namespace; see [`ClientSocket::emit`].
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        self.socket.emit(event, args)
     }
 
-    /// Emits `event` and waits for the ack, at most `timeout`.
-    pub fn call(
+    /// Sets the ack timeout of the next emit.
+    pub fn timeout(&self, timeout: Duration) -> WithTimeout<Socket> {
+        WithTimeout::new(self.clone(), timeout)
+    }
+
+    /// Emits `event` and blocks until the ack comes, read into `R`; see
+    /// [`ClientSocket::emit_with_ack`].
+    pub fn emit_with_ack<R: FromPayload>(
         &self,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
-    ) -> Result<Payload, ClientError> {
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
         self.runtime
-            .block_on(self.socket.call(event, payload, timeout))
+            .block_on(self.socket.emit_with_ack(event, args))
     }
 
     /// The namespace's sid, while connected.
@@ -180,11 +191,11 @@ impl Socket {
 /// use serde_json::json;
 /// use socketio::client::{Client, blocking::SimpleClient};
 ///
-/// # fn main() -> Result<(), socketio::client::ClientError> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let addr = doc_server::start();
 /// // `addr` is a Socket.IO server that answers `ping` with a `pong` event.
 /// let client = SimpleClient::connect(Client::builder(format!("http://{addr}")), "/")?;
-/// client.emit("ping", vec![json!(1)])?;
+/// client.emit("ping", 1)?;
 /// let event = client.receive(Some(Duration::from_secs(5)))?;
 /// assert_eq!((event.name.as_str(), event.payload.args), ("pong", vec![json!(1)]));
 /// client.disconnect();
@@ -225,20 +236,29 @@ impl SimpleClient {
         Ok(SimpleClient { runtime, client })
     }
 
-    /// Emits `event`.
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
-        self.client.emit(event, payload)
+    /// Emits `event`; see [`ClientSocket::emit`].
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        self.client.emit(event, args)
     }
 
-    /// Emits `event` and waits for the ack, at most `timeout`.
-    pub fn call(
+    /// Sets the ack timeout of the next emit.
+    pub fn timeout(&self, timeout: Duration) -> WithTimeout<Socket> {
+        let socket = Socket {
+            runtime: self.runtime.clone(),
+            socket: self.client.socket().clone(),
+        };
+        WithTimeout::new(socket, timeout)
+    }
+
+    /// Emits `event` and blocks until the ack comes, read into `R`; see
+    /// [`ClientSocket::emit_with_ack`].
+    pub fn emit_with_ack<R: FromPayload>(
         &self,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
-    ) -> Result<Payload, ClientError> {
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
         self.runtime
-            .block_on(self.client.call(event, payload, timeout))
+            .block_on(self.client.emit_with_ack(event, args))
     }
 
     /// The next event, waiting at most `timeout`; see [`super::SimpleClient::receive`].
@@ -266,5 +286,18 @@ impl SimpleClient {
         // Disconnect handlers are queued on the client's runtime.
         let _runtime = self.runtime.enter();
         self.client.disconnect();
+    }
+}
+
+impl WithTimeout<Socket> {
+    /// Emits `event` and blocks until the ack comes (at most this timeout), read into `R`.
+    pub fn emit_with_ack<R: FromPayload>(
+        self,
+        event: &str,
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
+        let WithTimeout { socket, timeout } = self;
+        let Socket { runtime, socket } = socket;
+        runtime.block_on(socket.timeout(timeout).emit_with_ack(event, args))
     }
 }

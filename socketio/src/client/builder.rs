@@ -34,7 +34,7 @@ pub(crate) type AuthFn = dyn Fn() -> BoxFuture<Value> + Send + Sync;
 ///
 /// Handlers of one client run one at a time, in the order the packets arrived, so a handler
 /// that waits for another event would wait forever: spawn such work
-/// ([`Client::start_background_task`]). Awaiting an ack ([`ClientSocket::call`]) inside a
+/// ([`Client::start_background_task`]). Awaiting an ack ([`ClientSocket::emit_with_ack`]) inside a
 /// handler is fine.
 #[derive(Default)]
 pub struct ClientNamespaceBuilder {

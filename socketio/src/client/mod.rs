@@ -6,10 +6,12 @@
 //!   path, and TLS through rustls for `https://` and `wss://`.
 //! * Any number of namespaces on that session, each with its own auth (a value, or a closure
 //!   evaluated again on every reconnection), handlers, and sid.
-//! * Events with binary data at any depth ([`Payload`](crate::Payload), or serde through
-//!   [`crate::args`]), acks in both directions: [`ClientSocket::emit_with_ack`],
-//!   [`ClientSocket::call`], and handlers that answer the server's ack ([`ClientAck`], or the
-//!   return value with [`ClientNamespaceBuilder::on_typed`]).
+//! * Typed emits with binary data at any depth (any `Serialize` value, a tuple for several
+//!   arguments, or a pre-encoded [`Payload`](crate::Payload)), acks in both directions with the
+//!   server's names and signatures: [`ClientSocket::emit_with_ack`] (awaited, read into the
+//!   type asked for), [`ClientSocket::emit_with_callback`], [`ClientSocket::timeout`], and
+//!   handlers that answer the server's ack ([`ClientAck`], or the return value with
+//!   [`ClientNamespaceBuilder::on_typed`]).
 //! * Reconnection with exponential backoff and jitter ([`Reconnection`]); namespaces are
 //!   rejoined with fresh auth.
 //! * [`blocking::Client`] for programs without an async runtime, and [`SimpleClient`] /
@@ -19,9 +21,8 @@
 //! use std::time::Duration;
 //! use serde_json::json;
 //! use socketio::client::{Client, Reconnection};
-//! use socketio::args::to_payload;
 //!
-//! # async fn run() -> Result<(), socketio::client::ClientError> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::builder("http://127.0.0.1:3000")
 //!     .reconnection(Reconnection { attempts: 10, ..Reconnection::default() })
 //!     .namespace("/chat", |ns| {
@@ -37,9 +38,12 @@
 //!     .connect()
 //!     .await?;
 //! let chat = client.of("/chat");
-//! chat.emit("echo", to_payload(&("hi", bytes::Bytes::from_static(b"\x00\x01")))?)?;
-//! let reply = chat.call("echo-ack", vec![json!(1)], Duration::from_secs(5)).await?;
-//! assert_eq!(reply.args, [json!(1)]);
+//! chat.emit("echo", ("hi", bytes::Bytes::from_static(b"\x00\x01")))?;
+//! let reply: u32 = chat
+//!     .timeout(Duration::from_secs(5))
+//!     .emit_with_ack("echo-ack", 1)
+//!     .await?;
+//! assert_eq!(reply, 1);
 //! client.disconnect();
 //! # Ok(())
 //! # }

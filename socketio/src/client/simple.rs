@@ -9,7 +9,9 @@ use tokio::sync::{Mutex, mpsc};
 use super::builder::ClientBuilder;
 use super::error::ClientError;
 use super::socket::{Client, ClientSocket};
-use crate::args::{SerdeError, from_args};
+use crate::args::{
+    AckError, EmitError, FromPayload, IntoPayload, SerdeError, WithTimeout, from_args,
+};
 use crate::engineio::TransportKind;
 use crate::ns::payload::Payload;
 
@@ -48,12 +50,11 @@ impl Event {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use serde_json::json;
 /// use socketio::client::{Client, SimpleClient};
 ///
-/// # async fn run() -> Result<(), socketio::client::ClientError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = SimpleClient::connect(Client::builder("http://127.0.0.1:3000"), "/").await?;
-/// client.emit("message", vec![json!("hello")])?;
+/// client.emit("message", "hello")?;
 /// let event = client.receive(Some(Duration::from_secs(5))).await?;
 /// assert_eq!(event.name, "message-back");
 /// client.disconnect();
@@ -97,18 +98,28 @@ impl SimpleClient {
     }
 
     /// Emits `event`; see [`ClientSocket::emit`].
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
-        self.socket.emit(event, payload)
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        self.socket.emit(event, args)
     }
 
-    /// Emits `event` and waits for the ack; see [`ClientSocket::call`].
-    pub async fn call(
+    /// Sets the ack timeout of the next emit; see [`ClientSocket::timeout`].
+    pub fn timeout(&self, timeout: Duration) -> WithTimeout<ClientSocket> {
+        self.socket.timeout(timeout)
+    }
+
+    /// Emits `event` and waits for the ack, read into `R`; see
+    /// [`ClientSocket::emit_with_ack`].
+    pub async fn emit_with_ack<R: FromPayload>(
         &self,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
-    ) -> Result<Payload, ClientError> {
-        self.socket.call(event, payload, timeout).await
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
+        self.socket.emit_with_ack(event, args).await
+    }
+
+    /// The handle on the namespace, for the rest of [`ClientSocket`]'s methods.
+    pub(crate) fn socket(&self) -> &ClientSocket {
+        &self.socket
     }
 
     /// The next event from the server, waiting at most `timeout` (`None`: as long as it

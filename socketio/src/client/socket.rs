@@ -15,6 +15,9 @@ use super::builder::{AttemptFn, ClientBuilder, ClientNamespaceBuilder, FailedFn,
 use super::engine::{self, Connection, EngineEvent, Outbound, Transports};
 use super::error::{ClientError, DisconnectReason};
 use super::http::Endpoint;
+use crate::args::{
+    AckError, DEFAULT_ACK_TIMEOUT, EmitError, FromPayload, IntoPayload, WithTimeout, decode_reply,
+};
 use crate::engineio::TransportKind;
 use crate::engineio::packet::Frame;
 use crate::ns::payload::Payload;
@@ -99,7 +102,8 @@ pub struct ClientAck {
 }
 
 impl ClientAck {
-    /// Sends the acknowledgement with these arguments (binary attachments included).
+    /// Sends the acknowledgement with `args`, typed like an emit's (a tuple for several
+    /// arguments; binary attachments included).
     ///
     /// ```no_run
     /// use socketio::client::Client;
@@ -118,8 +122,10 @@ impl ClientAck {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn send(self, payload: impl Into<Payload>) -> Result<(), ClientError> {
-        let packet = payload.into().into_ack(&self.socket.namespace, self.id);
+    pub fn send(self, args: impl IntoPayload) -> Result<(), EmitError> {
+        let packet = args
+            .into_payload()?
+            .into_ack(&self.socket.namespace, self.id);
         self.socket
             .inner
             .send_packet(&self.socket.namespace, packet)
@@ -172,7 +178,23 @@ struct NamespaceState {
 
 enum AckSlot {
     Reply(oneshot::Sender<Payload>),
-    Callback(Box<dyn FnOnce(Payload) -> BoxFuture<()> + Send>),
+    Callback(PendingCallback),
+}
+
+/// A callback given to `emit_with_callback`, with the task that times it out.
+struct PendingCallback {
+    run: Box<dyn FnOnce(Result<Payload, AckError>) -> BoxFuture<()> + Send>,
+    deadline: Option<tokio::task::AbortHandle>,
+}
+
+impl PendingCallback {
+    /// Runs the callback with `reply`, which came before the deadline.
+    fn answer(self, reply: Result<Payload, AckError>) -> BoxFuture<()> {
+        if let Some(deadline) = self.deadline {
+            deadline.abort();
+        }
+        (self.run)(reply)
+    }
 }
 
 struct State {
@@ -310,18 +332,23 @@ impl Client {
     }
 
     /// Emits `event` on `/`; see [`ClientSocket::emit`].
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
-        self.socket().emit(event, payload)
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        self.socket().emit(event, args)
     }
 
-    /// Emits `event` on `/` and waits for the server's ack; see [`ClientSocket::call`].
-    pub async fn call(
+    /// Sets the ack timeout of the next emit on `/`; see [`ClientSocket::timeout`].
+    pub fn timeout(&self, timeout: Duration) -> WithTimeout<ClientSocket> {
+        self.socket().timeout(timeout)
+    }
+
+    /// Emits `event` on `/` and waits for the server's ack; see
+    /// [`ClientSocket::emit_with_ack`].
+    pub async fn emit_with_ack<R: FromPayload>(
         &self,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
-    ) -> Result<Payload, ClientError> {
-        self.socket().call(event, payload, timeout).await
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
+        self.socket().emit_with_ack(event, args).await
     }
 
     /// Whether the session is open.
@@ -407,88 +434,90 @@ impl ClientSocket {
         }
     }
 
-    /// Emits `event` with these arguments. Fails when the namespace is not connected or the
-    /// outbound queue is full.
+    /// Emits `event` with `args`: any `Serialize` value (a tuple for several arguments;
+    /// `bytes::Bytes` at any depth travels as an attachment) or a [`Payload`], the same as
+    /// the server's [`Socket::emit`](crate::Socket::emit). Fails when the namespace is not
+    /// connected or the outbound queue is full.
     ///
     /// ```no_run
     /// use socketio::client::Client;
-    /// use socketio::args::to_payload;
     ///
-    /// # async fn run() -> Result<(), socketio::client::ClientError> {
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = Client::builder("http://127.0.0.1:3000").connect().await?;
     /// // A string and a binary argument.
-    /// let payload = to_payload(&("hello", bytes::Bytes::from_static(b"\x01\x02")))?;
-    /// client.socket().emit("message", payload)?;
+    /// client.socket().emit("message", ("hello", bytes::Bytes::from_static(b"\x01\x02")))?;
     /// # Ok(())
     /// # }
     /// ```
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), ClientError> {
-        let packet = payload.into().into_event(&self.namespace, event);
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        let packet = args.into_payload()?.into_event(&self.namespace, event);
         self.inner.send_packet(&self.namespace, packet)
     }
 
-    /// Emits `event` asking for an ack; `callback` runs with the server's answer (in the
-    /// handler order, like an event). It never runs if the connection is lost first.
-    pub fn emit_with_ack<F, Fut>(
-        &self,
-        event: &str,
-        payload: impl Into<Payload>,
-        callback: F,
-    ) -> Result<(), ClientError>
-    where
-        F: FnOnce(Payload) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let slot = AckSlot::Callback(Box::new(move |payload| Box::pin(callback(payload))));
-        self.emit_expecting_ack(event, payload.into(), slot)
-            .map(|_| ())
+    /// Sets how long [`emit_with_ack`](WithTimeout::emit_with_ack) and
+    /// [`emit_with_callback`](WithTimeout::emit_with_callback) wait for the server's ack
+    /// (otherwise [`DEFAULT_ACK_TIMEOUT`]).
+    pub fn timeout(&self, timeout: Duration) -> WithTimeout<ClientSocket> {
+        WithTimeout::new(self.clone(), timeout)
     }
 
-    /// Emits `event` and waits for the server's ack, at most `timeout`.
+    /// Emits `event` and waits (up to [`DEFAULT_ACK_TIMEOUT`]; see [`timeout`](Self::timeout))
+    /// for the server's ack, read into `R`: a `Deserialize` type (a tuple for several
+    /// arguments) or the raw [`Payload`].
     ///
     /// ```no_run
     /// use std::time::Duration;
     /// use socketio::client::Client;
-    /// use socketio::args::{from_args, to_payload};
     ///
-    /// # async fn run() -> Result<(), socketio::client::ClientError> {
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = Client::builder("http://127.0.0.1:3000").connect().await?;
-    /// let reply = client
+    /// let (one, two): (u32, String) = client
     ///     .socket()
-    ///     .call("message-with-ack", to_payload(&(1, "two"))?, Duration::from_secs(5))
+    ///     .timeout(Duration::from_secs(5))
+    ///     .emit_with_ack("message-with-ack", (1, "two"))
     ///     .await?;
-    /// let (one, two): (u32, String) = from_args(&reply)?;
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn call(
+    pub async fn emit_with_ack<R: FromPayload>(
         &self,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
-    ) -> Result<Payload, ClientError> {
-        let (tx, rx) = oneshot::channel();
-        let id = self.emit_expecting_ack(event, payload.into(), AckSlot::Reply(tx))?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(payload)) => Ok(payload),
-            Ok(Err(_)) => Err(ClientError::Disconnected),
-            Err(_) => {
-                self.inner.state().acks.remove(&id);
-                Err(ClientError::Timeout)
-            }
-        }
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
+        self.timeout(DEFAULT_ACK_TIMEOUT)
+            .emit_with_ack(event, args)
+            .await
+    }
+
+    /// Emits `event` asking for an ack; `callback` runs with the server's answer read into
+    /// `R`, in the handler order like an event, or with why there is none (timeout after
+    /// [`DEFAULT_ACK_TIMEOUT`], lost connection).
+    pub fn emit_with_callback<R, F, Fut>(
+        &self,
+        event: &str,
+        args: impl IntoPayload,
+        callback: F,
+    ) -> Result<(), EmitError>
+    where
+        R: FromPayload + Send + 'static,
+        F: FnOnce(Result<R, AckError>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.timeout(DEFAULT_ACK_TIMEOUT)
+            .emit_with_callback(event, args, callback)
     }
 
     fn emit_expecting_ack(
         &self,
         event: &str,
-        payload: Payload,
+        args: impl IntoPayload,
         slot: AckSlot,
-    ) -> Result<u64, ClientError> {
+    ) -> Result<u64, EmitError> {
+        let payload = args.into_payload()?;
         let id = {
             let mut state = self.inner.state();
             if state.acks.len() >= MAX_PENDING_ACKS {
-                return Err(ClientError::QueueFull);
+                return Err(EmitError::QueueFull);
             }
             let id = state.next_ack;
             state.next_ack = state.next_ack.wrapping_add(1) % 1_000_000_000;
@@ -538,33 +567,29 @@ impl Inner {
     }
 
     /// Queues a packet on the session, if the namespace is connected.
-    fn send_packet(&self, namespace: &str, packet: Packet) -> Result<(), ClientError> {
+    fn send_packet(&self, namespace: &str, packet: Packet) -> Result<(), EmitError> {
         let connected = self
             .state()
             .namespaces
             .get(namespace)
             .is_some_and(|ns| ns.sid.is_some());
         if !connected {
-            return Err(ClientError::NotConnected(namespace.to_owned()));
+            return Err(EmitError::Closed);
         }
         self.send_raw(packet)
     }
 
     /// Queues a packet on the session whatever the namespace's state.
-    fn send_raw(&self, packet: Packet) -> Result<(), ClientError> {
-        let namespace = packet.namespace.clone();
+    fn send_raw(&self, packet: Packet) -> Result<(), EmitError> {
         let encoded = packet.into_encoded();
         let mut frames = Vec::with_capacity(1 + encoded.attachments.len());
         frames.push(Frame::message(&encoded.text));
         frames.extend(encoded.attachments.into_iter().map(Frame::Binary));
         let state = self.state();
-        let link = state
-            .link
-            .as_ref()
-            .ok_or_else(|| ClientError::NotConnected(namespace.clone()))?;
+        let link = state.link.as_ref().ok_or(EmitError::Closed)?;
         link.outbound.try_send(frames).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(_) => ClientError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => ClientError::NotConnected(namespace),
+            mpsc::error::TrySendError::Full(_) => EmitError::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => EmitError::Closed,
         })
     }
 
@@ -815,7 +840,7 @@ impl Inner {
                         let _ = tx.send(payload);
                         None
                     }
-                    Some((_, AckSlot::Callback(callback))) => Some(callback(payload)),
+                    Some((_, AckSlot::Callback(callback))) => Some(callback.answer(Ok(payload))),
                     None => {
                         tracing::debug!(id, "ack for no pending emit");
                         None
@@ -834,7 +859,11 @@ impl Inner {
                 return;
             }
             state.link = None;
-            state.acks.clear();
+            for (_, (_, slot)) in state.acks.drain() {
+                if let AckSlot::Callback(callback) = slot {
+                    tokio::spawn(callback.answer(Err(AckError::Disconnected)));
+                }
+            }
             let mut left = Vec::new();
             for (name, ns) in &mut state.namespaces {
                 if ns.sid.take().is_some() {
@@ -948,5 +977,69 @@ async fn reconnect(inner: Arc<Inner>, stop: CancellationToken) {
             }
             Err(error) => tracing::debug!(attempt, %error, "reconnection attempt failed"),
         }
+    }
+}
+
+impl WithTimeout<ClientSocket> {
+    /// Emits `event` and waits for the server's ack, read into `R`; see
+    /// [`ClientSocket::emit_with_ack`].
+    pub async fn emit_with_ack<R: FromPayload>(
+        self,
+        event: &str,
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
+        let (tx, rx) = oneshot::channel();
+        let id = self
+            .socket
+            .emit_expecting_ack(event, args, AckSlot::Reply(tx))?;
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(payload)) => decode_reply(payload),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                self.socket.inner.state().acks.remove(&id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    /// Emits `event` and runs `callback` with the server's ack; see
+    /// [`ClientSocket::emit_with_callback`].
+    pub fn emit_with_callback<R, F, Fut>(
+        self,
+        event: &str,
+        args: impl IntoPayload,
+        callback: F,
+    ) -> Result<(), EmitError>
+    where
+        R: FromPayload + Send + 'static,
+        F: FnOnce(Result<R, AckError>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let pending = PendingCallback {
+            run: Box::new(move |reply| Box::pin(callback(reply.and_then(decode_reply)))),
+            deadline: None,
+        };
+        let id = self
+            .socket
+            .emit_expecting_ack(event, args, AckSlot::Callback(pending))?;
+        // At the deadline the callback is taken back, unless the reply (or the end of the
+        // session) took it first and aborted this task.
+        let inner = Arc::downgrade(&self.socket.inner);
+        let timeout = self.timeout;
+        let deadline = tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let Some(inner) = inner.upgrade() else { return };
+            let slot = inner.state().acks.remove(&id);
+            if let Some((_, AckSlot::Callback(callback))) = slot {
+                (callback.run)(Err(AckError::Timeout)).await;
+            }
+        })
+        .abort_handle();
+        let mut state = self.socket.inner.state();
+        match state.acks.get_mut(&id) {
+            Some((_, AckSlot::Callback(pending))) => pending.deadline = Some(deadline),
+            _ => deadline.abort(),
+        }
+        Ok(())
     }
 }

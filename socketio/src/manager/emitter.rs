@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::BroadcastTarget;
 use super::bus::{BusDriver, BusError};
 use super::message::{BusMessage, Selection};
+use crate::args::{EmitError, IntoPayload};
 use crate::engineio::Sid;
-use crate::ns::payload::Payload;
 
 /// Publishes emits, room changes and disconnects on a cluster's bus without serving clients.
 ///
@@ -101,13 +101,15 @@ impl<B: BusDriver> Emitter<B> {
         next
     }
 
-    /// Emits `event` to the chosen sockets on every node.
-    pub async fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), BusError> {
+    /// Emits `event` with `args` (typed like [`Socket::emit`](crate::Socket::emit)'s) to
+    /// the chosen sockets on every node, once the bus has taken the message.
+    pub async fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        let payload = args.into_payload()?;
         self.publish(BusMessage::Emit {
             host_id: Some(self.host_id.clone()),
             namespace: self.namespace.clone(),
             event: event.to_owned(),
-            payload: payload.into(),
+            payload,
             rooms: self.target.rooms.clone(),
             except: self.target.except.clone(),
             skip_sids: Vec::new(),
@@ -115,6 +117,7 @@ impl<B: BusDriver> Emitter<B> {
             volatile: false,
         })
         .await
+        .map_err(|error| EmitError::Bus(error.to_string()))
     }
 
     /// Makes the chosen sockets join `room`. With one room chosen this is python-socketio's

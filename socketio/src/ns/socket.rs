@@ -2,15 +2,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::ack::AckError;
 use super::namespace::Namespace;
 use super::payload::{Frames, Payload};
+use crate::args::{
+    AckError, DEFAULT_ACK_TIMEOUT, EmitError, FromPayload, IntoPayload, WithTimeout, decode_reply,
+};
 use crate::engineio::session::SessionStore;
 use crate::engineio::{self, SendError, Sid, TransportKind};
 use crate::operators::BroadcastOperator;
@@ -79,7 +82,7 @@ pub struct Socket {
     /// Whether the CONNECT carried an auth payload (`auth` is `{}` otherwise).
     auth_sent: bool,
     phase: Mutex<Phase>,
-    acks: Mutex<HashMap<u64, oneshot::Sender<Payload>>>,
+    acks: Arc<Mutex<PendingAcks>>,
     session: SessionStore,
 }
 
@@ -105,7 +108,7 @@ impl Socket {
             auth_sent: auth.is_some(),
             auth: auth.unwrap_or_else(|| Value::Object(Default::default())),
             phase: Mutex::new(Phase::Connecting(Vec::new())),
-            acks: Mutex::new(HashMap::new()),
+            acks: Arc::default(),
             session: SessionStore::default(),
         })
     }
@@ -150,47 +153,77 @@ impl Socket {
         matches!(*self.lock_phase(), Phase::Connected | Phase::Connecting(_))
     }
 
-    /// Emits `event` to this client.
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> Result<(), SendError> {
-        self.send_packet(payload.into().into_event(self.namespace(), event))
+    /// Emits `event` to this client with `args`: any `Serialize` value (a tuple for several
+    /// arguments; `bytes::Bytes` at any depth travels as an attachment) or a [`Payload`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// #[derive(serde::Serialize)]
+    /// struct Line { text: String }
+    ///
+    /// # fn demo(socket: Arc<socketio::Socket>) -> Result<(), socketio::EmitError> {
+    /// socket.emit("line", &Line { text: "hi".into() })?;
+    /// socket.emit("score", ("ann", 3))?; // two arguments
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        let payload = args.into_payload()?;
+        Ok(self.send_packet(payload.into_event(self.namespace(), event))?)
     }
 
     /// Sends a `message` event, like python-socketio's `send`.
-    pub fn send(&self, payload: impl Into<Payload>) -> Result<(), SendError> {
-        self.emit("message", payload)
+    pub fn send(&self, args: impl IntoPayload) -> Result<(), EmitError> {
+        self.emit("message", args)
     }
 
-    /// Emits `event` and waits up to `timeout` for the client's acknowledgement.
-    pub async fn emit_with_ack(
+    /// Sets how long [`emit_with_ack`](WithTimeout::emit_with_ack) and
+    /// [`emit_with_callback`](WithTimeout::emit_with_callback) wait for the client's ack
+    /// (otherwise [`DEFAULT_ACK_TIMEOUT`]).
+    pub fn timeout(&self, timeout: Duration) -> WithTimeout<&Self> {
+        WithTimeout::new(self, timeout)
+    }
+
+    /// Emits `event` and waits (up to [`DEFAULT_ACK_TIMEOUT`]; see [`timeout`](Self::timeout))
+    /// for the client's ack, read into `R`: a `Deserialize` type (a tuple for several
+    /// arguments) or the raw [`Payload`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # async fn demo(socket: Arc<socketio::Socket>) -> Result<(), socketio::AckError> {
+    /// let answer: String = socket.emit_with_ack("question", "ready?").await?;
+    /// let (x, y): (f64, f64) = socket
+    ///     .timeout(Duration::from_secs(2))
+    ///     .emit_with_ack("position", ())
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn emit_with_ack<R: FromPayload>(
         &self,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
-    ) -> Result<Payload, AckError> {
-        let (ack_id, reply) = self.send_expecting_ack(event, payload.into())?;
-        self.await_ack(ack_id, reply, timeout).await
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
+        self.timeout(DEFAULT_ACK_TIMEOUT)
+            .emit_with_ack(event, args)
+            .await
     }
 
-    /// Emits `event` and calls `callback` with the client's acknowledgement (or the timeout)
-    /// when it comes, without waiting here: python-socketio's `emit(..., callback=f)`.
-    pub fn emit_with_callback<F>(
+    /// Emits `event` and runs `callback` with the client's ack read into `R` (or why there is
+    /// none) when it comes, without waiting here: python-socketio's `emit(..., callback=f)`.
+    pub fn emit_with_callback<R, F, Fut>(
         self: &Arc<Self>,
         event: &str,
-        payload: impl Into<Payload>,
-        timeout: Duration,
+        args: impl IntoPayload,
         callback: F,
     ) where
-        F: FnOnce(Result<Payload, AckError>) + Send + 'static,
+        R: FromPayload + Send + 'static,
+        F: FnOnce(Result<R, AckError>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
     {
-        match self.send_expecting_ack(event, payload.into()) {
-            Ok((ack_id, reply)) => {
-                let socket = self.clone();
-                tokio::spawn(
-                    async move { callback(socket.await_ack(ack_id, reply, timeout).await) },
-                );
-            }
-            Err(err) => callback(Err(err)),
-        }
+        self.timeout(DEFAULT_ACK_TIMEOUT)
+            .emit_with_callback(event, args, callback);
     }
 
     /// Sends `event` with a fresh ack id, registered before the packet leaves so the reply
@@ -198,8 +231,9 @@ impl Socket {
     fn send_expecting_ack(
         &self,
         event: &str,
-        payload: Payload,
-    ) -> Result<(u64, oneshot::Receiver<Payload>), AckError> {
+        args: impl IntoPayload,
+    ) -> Result<(u64, oneshot::Receiver<Payload>), EmitError> {
+        let payload = args.into_payload()?;
         let ack_id = self.ns.next_ack_id();
         let reply = self.expect_ack(ack_id);
         let packet = payload
@@ -221,18 +255,23 @@ impl Socket {
         rx
     }
 
-    pub(crate) async fn await_ack(
+    /// Waits up to `timeout` for the reply to `ack_id`. The future holds the ack table, not
+    /// the socket, so it may outlive the caller (a callback task).
+    pub(crate) fn await_ack(
         &self,
         ack_id: u64,
         reply: oneshot::Receiver<Payload>,
         timeout: Duration,
-    ) -> Result<Payload, AckError> {
-        match tokio::time::timeout(timeout, reply).await {
-            Ok(Ok(payload)) => Ok(payload),
-            Ok(Err(_)) => Err(AckError::Disconnected),
-            Err(_) => {
-                self.forget_ack(ack_id);
-                Err(AckError::Timeout)
+    ) -> impl Future<Output = Result<Payload, AckError>> + Send + 'static {
+        let acks = self.acks.clone();
+        async move {
+            match tokio::time::timeout(timeout, reply).await {
+                Ok(Ok(payload)) => Ok(payload),
+                Ok(Err(_)) => Err(AckError::Disconnected),
+                Err(_) => {
+                    lock_acks(&acks).remove(&ack_id);
+                    Err(AckError::Timeout)
+                }
             }
         }
     }
@@ -241,12 +280,12 @@ impl Socket {
         self.lock_acks().remove(&ack_id);
     }
 
-    /// Delivers the client's ack; unknown ids (late or forged) are ignored.
     /// Fails every ack this socket is waiting for: its connection is gone.
     pub(crate) fn abandon_acks(&self) {
         self.lock_acks().clear();
     }
 
+    /// Delivers the client's ack; unknown ids (late or forged) are ignored.
     pub(crate) fn resolve_ack(&self, ack_id: u64, payload: Payload) {
         if let Some(reply) = self.lock_acks().remove(&ack_id) {
             let _ = reply.send(payload);
@@ -387,7 +426,49 @@ impl Socket {
         self.phase.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn lock_acks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Payload>>> {
-        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_acks(&self) -> std::sync::MutexGuard<'_, PendingAcks> {
+        lock_acks(&self.acks)
+    }
+}
+
+/// The acks a socket waits for, by ack id.
+type PendingAcks = HashMap<u64, oneshot::Sender<Payload>>;
+
+fn lock_acks(acks: &Mutex<PendingAcks>) -> std::sync::MutexGuard<'_, PendingAcks> {
+    acks.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl WithTimeout<&Socket> {
+    /// Emits `event` and waits for the client's ack, read into `R`; see
+    /// [`Socket::emit_with_ack`].
+    pub async fn emit_with_ack<R: FromPayload>(
+        self,
+        event: &str,
+        args: impl IntoPayload,
+    ) -> Result<R, AckError> {
+        let (ack_id, reply) = self.socket.send_expecting_ack(event, args)?;
+        let payload = self.socket.await_ack(ack_id, reply, self.timeout).await?;
+        decode_reply(payload)
+    }
+
+    /// Emits `event` and runs `callback` with the client's ack; see
+    /// [`Socket::emit_with_callback`].
+    pub fn emit_with_callback<R, F, Fut>(self, event: &str, args: impl IntoPayload, callback: F)
+    where
+        R: FromPayload + Send + 'static,
+        F: FnOnce(Result<R, AckError>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let reply = self
+            .socket
+            .send_expecting_ack(event, args)
+            .map(|(ack_id, reply)| self.socket.await_ack(ack_id, reply, self.timeout));
+        tokio::spawn(async move {
+            let result = match reply {
+                Ok(reply) => reply.await.and_then(decode_reply),
+                Err(error) => Err(error.into()),
+            };
+            callback(result).await;
+        });
     }
 }

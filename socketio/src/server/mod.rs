@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use crate::args::{EmitError, IntoPayload};
 use crate::engineio::{EngineConfig, EngineIo, EngineLayer, EngineService, NotFound};
 use crate::handler::{
     Call, CallError, ClassNamespace, FromCall, Instance, ServerContext, ViaExtractor,
 };
 use crate::manager::{LocalManager, Manager};
 use crate::ns::namespace::{Namespace, NamespaceBuilder};
-use crate::ns::payload::Payload;
 use crate::operators::BroadcastOperator;
 use crate::parser::ParserLimits;
 use crate::registry::RegistryError;
@@ -347,9 +347,10 @@ impl SocketIo {
         self.main().to(room)
     }
 
-    /// Emits to every socket of the main namespace `/`; returns how many were reached.
-    pub fn emit(&self, event: &str, payload: impl Into<Payload>) -> usize {
-        self.main().emit(event, payload)
+    /// Emits `event` with `args` to every socket of the main namespace `/`; see
+    /// [`BroadcastOperator::emit`].
+    pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
+        self.main().emit(event, args)
     }
 
     /// Every socket of the main namespace `/`, which always exists.

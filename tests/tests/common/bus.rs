@@ -181,9 +181,9 @@ pub async fn start_node(manager: socketio::manager::PubSubManager) -> Node {
                     _ => return,
                 };
                 payload.args.remove(0);
-                socket.to(room).emit("room-message", payload);
+                let _ = socket.to(room).emit("room-message", payload);
                 if let Some(ack) = ack {
-                    let _ = ack.send(vec![json!("ok")]);
+                    let _ = ack.send(json!("ok"));
                 }
             })
             .on("join", |socket, payload, ack| async move {

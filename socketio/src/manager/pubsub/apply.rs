@@ -75,7 +75,8 @@ impl Shared {
                         self.deliver_with_remote_ack(&operator, &event, payload, callback, asker)
                     }
                     _ => {
-                        operator.emit(&event, payload);
+                        // An already encoded payload cannot fail to encode.
+                        let _ = operator.emit(&event, payload);
                     }
                 }
                 true
@@ -138,7 +139,14 @@ impl Shared {
         callback: CallbackRef,
         asker: String,
     ) {
-        let mut replies = operator.emit_with_ack(event, payload, self.remote_ack_timeout);
+        // A payload is always encodable: it is already encoded.
+        let Ok(mut replies) = operator
+            .clone()
+            .timeout(self.remote_ack_timeout)
+            .emit_with_ack::<Payload>(event, payload)
+        else {
+            return;
+        };
         if replies.waiting() == 0 {
             return;
         }
