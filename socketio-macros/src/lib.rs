@@ -1,11 +1,13 @@
-//! Attribute macros for the `socketio` crate: `#[socketio::on]` and
-//! `#[socketio::namespace]`. Use them through the `socketio` crate, which documents them.
+//! Macros for the `socketio` crate: the attributes `#[socketio::on]` and
+//! `#[socketio::namespace]`, and `#[derive(socketio::Event)]`. Use them through the `socketio`
+//! crate, which documents them.
 //!
 //! Each macro parses its input into a model (`model`), checks it (`validate`) and
 //! generates a registration (`expand`). The generated code only names items of
 //! `::socketio::__private` (see `paths`); the runtime does the work.
 
 mod args;
+mod event;
 mod expand;
 mod model;
 mod paths;
@@ -23,4 +25,10 @@ pub fn on(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::namespace(attr.into(), item.into()).into()
+}
+
+/// Gives a type its event name (and optionally its namespace) from `#[event("name")]`.
+#[proc_macro_derive(Event, attributes(event))]
+pub fn derive_event(item: TokenStream) -> TokenStream {
+    event::derive(item.into()).into()
 }

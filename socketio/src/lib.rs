@@ -23,7 +23,7 @@ pub mod parser;
 pub mod registry;
 pub(crate) mod server;
 
-pub use args::{AckError, EmitError, WithTimeout};
+pub use args::{AckError, EmitError, Event, WithTimeout};
 pub use engineio::serve;
 pub use ns::ack::AckSender;
 pub use ns::namespace::{ConnectError, NamespaceBuilder};
@@ -32,6 +32,8 @@ pub use ns::socket::{DisconnectReason, Socket};
 pub use operators::{AckStream, BroadcastOperator};
 pub use server::glue::SocketIoHandler;
 pub use server::{BuildError, SocketIo, SocketIoBuilder};
+#[doc = include_str!("docs/event.md")]
+pub use socketio_macros::Event;
 #[doc = include_str!("docs/namespace.md")]
 pub use socketio_macros::namespace;
 #[doc = include_str!("docs/on.md")]

@@ -11,13 +11,14 @@ use futures_util::Stream;
 use futures_util::stream::FuturesUnordered;
 
 use crate::args::{
-    AckError, DEFAULT_ACK_TIMEOUT, EmitError, FromPayload, IntoPayload, decode_reply,
+    AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, decode_reply,
 };
 use crate::engineio::Sid;
 use crate::manager::{BroadcastTarget, ClusterEmit, ClusterOp, RemoteAcks};
 use crate::ns::namespace::Namespace;
 use crate::ns::payload::{Frames, Payload};
 use crate::ns::socket::Socket;
+use serde::Serialize;
 
 /// Selects sockets of one namespace for a broadcast.
 ///
@@ -177,6 +178,12 @@ impl BroadcastOperator {
             }
         }
         Ok(())
+    }
+
+    /// Emits an [`Event`] value under its own name to every chosen socket; see
+    /// [`emit`](Self::emit).
+    pub fn emit_event<E: Event + Serialize>(&self, event: &E) -> Result<(), EmitError> {
+        self.emit(E::NAME, event)
     }
 
     /// Emits `event` with an ack to every chosen socket now, and returns the replies, read

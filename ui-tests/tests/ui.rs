@@ -1,4 +1,4 @@
-//! Runs every case under `on/` and `namespace/`.
+//! Runs every case under `on/`, `namespace/`, `event/` and `emit/`.
 
 #[test]
 fn ui() {
@@ -7,4 +7,7 @@ fn ui() {
     cases.pass("namespace/pass/*.rs");
     cases.compile_fail("on/fail/*.rs");
     cases.compile_fail("namespace/fail/*.rs");
+    cases.pass("event/pass/*.rs");
+    cases.compile_fail("event/fail/*.rs");
+    cases.compile_fail("emit/fail/*.rs");
 }

@@ -49,6 +49,20 @@ impl IntoPayload for Payload {
     }
 }
 
+/// A type that is one event: it knows its name (and optionally the namespace its handlers
+/// belong to), so emitting it needs no name: `socket.emit_event(&line)`. Its fields are the
+/// arguments, split like any emit's: a struct is one object argument, a tuple struct one
+/// argument per field.
+///
+/// Derive it with `#[derive(socketio::Event)]` and an `#[event("name")]` (or
+/// `#[event("name", namespace = "/chat")]`) attribute; see [the derive](macro@crate::Event).
+pub trait Event {
+    /// The event name.
+    const NAME: &'static str;
+    /// The namespace the event belongs to, when it was declared with one.
+    const NAMESPACE: Option<&'static str> = None;
+}
+
 /// What an awaited ack is read into: any [`DeserializeOwned`] type (a tuple for several
 /// arguments, read like handler arguments), or the raw [`Payload`].
 ///

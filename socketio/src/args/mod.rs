@@ -47,7 +47,9 @@ mod tests;
 pub(crate) use deserialize::arg_at;
 pub use deserialize::{Rest, from_arg, from_args};
 pub(crate) use emit::decode_reply;
-pub use emit::{AckError, DEFAULT_ACK_TIMEOUT, EmitError, FromPayload, IntoPayload, WithTimeout};
+pub use emit::{
+    AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, WithTimeout,
+};
 pub use serialize::{to_arg, to_payload};
 
 /// The key that marks an object as a binary placeholder.

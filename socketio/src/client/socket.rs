@@ -16,12 +16,14 @@ use super::engine::{self, Connection, EngineEvent, Outbound, Transports};
 use super::error::{ClientError, DisconnectReason};
 use super::http::Endpoint;
 use crate::args::{
-    AckError, DEFAULT_ACK_TIMEOUT, EmitError, FromPayload, IntoPayload, WithTimeout, decode_reply,
+    AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, WithTimeout,
+    decode_reply,
 };
 use crate::engineio::TransportKind;
 use crate::engineio::packet::Frame;
 use crate::ns::payload::Payload;
 use crate::parser::{DecodeStatus, Decoder, Packet, PacketData, ParserLimits, ROOT_NAMESPACE};
+use serde::Serialize;
 
 /// Where a client stands.
 ///
@@ -336,6 +338,11 @@ impl Client {
         self.socket().emit(event, args)
     }
 
+    /// Emits an [`Event`] value on `/`; see [`ClientSocket::emit_event`].
+    pub fn emit_event<E: Event + Serialize>(&self, event: &E) -> Result<(), EmitError> {
+        self.socket().emit_event(event)
+    }
+
     /// Sets the ack timeout of the next emit on `/`; see [`ClientSocket::timeout`].
     pub fn timeout(&self, timeout: Duration) -> WithTimeout<ClientSocket> {
         self.socket().timeout(timeout)
@@ -452,6 +459,11 @@ impl ClientSocket {
     pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
         let packet = args.into_payload()?.into_event(&self.namespace, event);
         self.inner.send_packet(&self.namespace, packet)
+    }
+
+    /// Emits an [`Event`] value under its own name; see [`emit`](Self::emit).
+    pub fn emit_event<E: Event + Serialize>(&self, event: &E) -> Result<(), EmitError> {
+        self.emit(E::NAME, event)
     }
 
     /// Sets how long [`emit_with_ack`](WithTimeout::emit_with_ack) and

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use super::BroadcastTarget;
 use super::bus::{BusDriver, BusError};
 use super::message::{BusMessage, Selection};
-use crate::args::{EmitError, IntoPayload};
+use crate::args::{EmitError, Event, IntoPayload};
 use crate::engineio::Sid;
+use serde::Serialize;
 
 /// Publishes emits, room changes and disconnects on a cluster's bus without serving clients.
 ///
@@ -118,6 +119,11 @@ impl<B: BusDriver> Emitter<B> {
         })
         .await
         .map_err(|error| EmitError::Bus(error.to_string()))
+    }
+
+    /// Emits an [`Event`] value under its own name; see [`emit`](Self::emit).
+    pub async fn emit_event<E: Event + Serialize>(&self, event: &E) -> Result<(), EmitError> {
+        self.emit(E::NAME, event).await
     }
 
     /// Makes the chosen sockets join `room`. With one room chosen this is python-socketio's

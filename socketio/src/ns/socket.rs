@@ -12,12 +12,14 @@ use tokio::sync::oneshot;
 use super::namespace::Namespace;
 use super::payload::{Frames, Payload};
 use crate::args::{
-    AckError, DEFAULT_ACK_TIMEOUT, EmitError, FromPayload, IntoPayload, WithTimeout, decode_reply,
+    AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, WithTimeout,
+    decode_reply,
 };
 use crate::engineio::session::SessionStore;
 use crate::engineio::{self, SendError, Sid, TransportKind};
 use crate::operators::BroadcastOperator;
 use crate::parser::Packet;
+use serde::Serialize;
 
 /// Why a socket left its namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,6 +172,11 @@ impl Socket {
     pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
         let payload = args.into_payload()?;
         Ok(self.send_packet(payload.into_event(self.namespace(), event))?)
+    }
+
+    /// Emits an [`Event`] value under its own name; see [`emit`](Self::emit).
+    pub fn emit_event<E: Event + Serialize>(&self, event: &E) -> Result<(), EmitError> {
+        self.emit(E::NAME, event)
     }
 
     /// Sends a `message` event, like python-socketio's `send`.

@@ -1,0 +1,7 @@
+struct Secret;
+
+fn emit(socket: std::sync::Arc<socketio::Socket>) {
+    let _ = socket.emit("secret", Secret);
+}
+
+fn main() {}

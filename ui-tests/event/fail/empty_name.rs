@@ -1,0 +1,5 @@
+#[derive(serde::Serialize, socketio::Event)]
+#[event("")]
+struct Nameless;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(serde::Serialize, socketio::Event)]
+struct Line {
+    text: String,
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[derive(serde::Serialize, socketio::Event)]
+#[event("disconnect")]
+struct Bye;
+
+fn main() {}
