@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use socketio::engineio::StaticFiles;
 use socketio::handler::{Auth, Event, Session};
 use socketio::{ConnectError, DisconnectReason, Socket, SocketIo};
@@ -74,8 +73,9 @@ struct Post {
     text: String,
 }
 
-/// One chat message, as rooms receive it and as history keeps it.
-#[derive(Clone, Serialize)]
+/// One chat message, as rooms receive it (event `message`) and as history keeps it.
+#[derive(Clone, Serialize, socketio::Event)]
+#[event("message")]
 struct Line {
     id: u64,
     ts: u64,
@@ -91,6 +91,43 @@ struct Receipt {
     ts: u64,
 }
 
+/// Told to the rest of a room when someone joins it.
+#[derive(Serialize, socketio::Event)]
+#[event("joined")]
+struct MemberJoined<'a> {
+    room: &'a str,
+    nick: &'a str,
+}
+
+/// Told to the rest of a room when someone leaves it, and why.
+#[derive(Serialize, socketio::Event)]
+#[event("left")]
+struct MemberLeft<'a> {
+    room: &'a str,
+    nick: &'a str,
+    reason: &'a str,
+}
+
+/// Told to the rest of a room when someone starts or stops typing.
+#[derive(Serialize, socketio::Event)]
+#[event("typing")]
+struct TypingNotice<'a> {
+    room: &'a str,
+    nick: &'a str,
+    typing: bool,
+}
+
+/// A message for one person.
+#[derive(Serialize, socketio::Event)]
+#[event("private")]
+struct PrivateLine<'a> {
+    id: u64,
+    ts: u64,
+    from: &'a str,
+    text: &'a str,
+}
+
+/// The ack of `join`.
 #[derive(Serialize)]
 struct Joined {
     room: String,
@@ -217,9 +254,13 @@ impl Chat {
                 ));
             }
             socket.join(&key);
-            let _ = socket
-                .to(&key)
-                .emit("joined", json!({ "room": room, "nick": me.nick }));
+            let joined = MemberJoined {
+                room: &room,
+                nick: &me.nick,
+            };
+            if let Err(error) = socket.to(&key).emit_event(&joined) {
+                tracing::warn!(%error, "join not announced");
+            }
         }
         let history = self
             .directory()
@@ -246,10 +287,14 @@ impl Chat {
             return false;
         }
         socket.leave(&key);
-        let _ = socket.to(&key).emit(
-            "left",
-            json!({ "room": room, "nick": me.nick, "reason": "left the room" }),
-        );
+        let left = MemberLeft {
+            room: &room,
+            nick: &me.nick,
+            reason: "left the room",
+        };
+        if let Err(error) = socket.to(&key).emit_event(&left) {
+            tracing::warn!(%error, "departure not announced");
+        }
         self.forget_if_empty(&socket, &key);
         true
     }
@@ -291,7 +336,10 @@ impl Chat {
             id: line.id,
             ts: line.ts,
         };
-        let _ = socket.to(&key).emit("message", json!(line));
+        socket
+            .to(&key)
+            .emit_event(&line)
+            .map_err(|e| e.to_string())?;
         Ok(receipt)
     }
 
@@ -306,10 +354,14 @@ impl Chat {
     ) {
         let key = room_key(&room);
         if socket.rooms().contains(&key) {
-            let _ = socket.to(&key).emit(
-                "typing",
-                json!({ "room": room, "nick": me.nick, "typing": typing }),
-            );
+            let notice = TypingNotice {
+                room: &room,
+                nick: &me.nick,
+                typing,
+            };
+            if let Err(error) = socket.to(&key).emit_event(&notice) {
+                tracing::warn!(%error, "typing notice not sent");
+            }
         }
     }
 
@@ -336,10 +388,16 @@ impl Chat {
             return Err("that is you".into());
         }
         let ts = now_ms();
-        let _ = socket.to(sid).emit(
-            "private",
-            json!({ "id": id, "ts": ts, "from": me.nick, "text": text }),
-        );
+        let line = PrivateLine {
+            id,
+            ts,
+            from: &me.nick,
+            text,
+        };
+        socket
+            .to(sid)
+            .emit_event(&line)
+            .map_err(|e| e.to_string())?;
         Ok(Receipt { id, ts })
     }
 
@@ -363,10 +421,14 @@ impl Chat {
             let Some(room) = key.strip_prefix('#') else {
                 continue;
             };
-            let _ = socket.to(&key).emit(
-                "left",
-                json!({ "room": room, "nick": me.nick, "reason": reason.as_str() }),
-            );
+            let left = MemberLeft {
+                room,
+                nick: &me.nick,
+                reason: reason.as_str(),
+            };
+            if let Err(error) = socket.to(&key).emit_event(&left) {
+                tracing::warn!(%error, "departure not announced");
+            }
             self.forget_if_empty(&socket, &key);
         }
         tracing::info!(sid = %socket.id(), nick = %me.nick, %reason, "disconnected");
