@@ -229,6 +229,51 @@ check("the disconnect handler gets the reason", async () => {
   expectSame("gone", await gone, [id, "client namespace disconnect"]);
 });
 
+check("typed emits: an event struct, a tuple struct with binary, a tuple", async () => {
+  const events = open("/events");
+  await connected(events, "/events");
+  const shouted = next(events, "shouted");
+  const pair = next(events, "pair");
+  const spread = next(events, "spread");
+  expectSame("shout ack", await call(events, "shout", "hey"), ["queued"]);
+  expectSame("shouted", await shouted, [{ text: "HEY", len: 3 }]);
+  expectSame("pair", await pair, ["hey", Buffer.from("hey")]);
+  expectSame("spread", await spread, ["hey", 1, [Buffer.from([1, 2])]]);
+});
+
+check("typed awaited acks: a tuple with binary, and a reply that does not decode", async () => {
+  const events = open("/events");
+  await connected(events, "/events");
+  let asked = 0;
+  events.on("question", (text, data, ack) => {
+    asked += 1;
+    if (asked === 1) {
+      expectSame("first question", [text, data], ["6 x 7?", Buffer.from([6, 7])]);
+      ack(42, Buffer.from([4, 2]));
+    } else {
+      ack("a word");
+    }
+  });
+  expectSame("quiz", await call(events, "quiz"), [42, Buffer.from([4, 2]), "decode error"]);
+});
+
+check("typed broadcast acks from every socket of a room", async () => {
+  const voters = [open("/events"), open("/events")];
+  for (const voter of voters) await connected(voter, "/events voter");
+  voters[0].on("vote", (question, ack) => ack(question === "lunch?"));
+  voters[1].on("vote", (_question, ack) => ack(false));
+  for (const voter of voters) await call(voter, "vote-here");
+  const [votes] = await withTimeout(
+    new Promise((resolve) => voters[0].emit("poll-room", (...reply) => resolve(reply))),
+    "the ack of poll-room",
+  );
+  const expected = [voters[0].id, voters[1].id]
+    .map((id, i) => [id, i === 0])
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([, vote]) => vote);
+  expectSame("votes", votes, expected);
+});
+
 for (const [name, body] of checks) {
   currentCheck = name;
   try {

@@ -228,6 +228,88 @@ async fn overlap_function() -> &'static str {
     "function"
 }
 
+// ---- namespace /events: typed emits, event structs and awaited acks --------------------
+
+/// One object argument.
+#[derive(Serialize, socketio::Event)]
+#[event("shouted")]
+struct Shouted {
+    text: String,
+    len: usize,
+}
+
+/// A tuple struct: one argument per field, the second binary.
+#[derive(Serialize, socketio::Event)]
+#[event("pair")]
+struct Pair(String, Bytes);
+
+/// `shout` (text): the sender gets `shouted` {text, len}, then `pair` (text, bytes of text),
+/// then `spread` (text, 1, [bytes]) from a plain tuple; the ack says all three were queued.
+#[socketio::on("shout", namespace = "/events")]
+async fn shout(socket: Arc<Socket>, text: String) -> Result<&'static str, String> {
+    let loud = text.to_uppercase();
+    socket
+        .emit_event(&Shouted {
+            len: loud.len(),
+            text: loud,
+        })
+        .map_err(|e| e.to_string())?;
+    socket
+        .emit_event(&Pair(text.clone(), Bytes::from(text.clone().into_bytes())))
+        .map_err(|e| e.to_string())?;
+    socket
+        .emit("spread", (&text, 1, [Bytes::from_static(b"\x01\x02")]))
+        .map_err(|e| e.to_string())?;
+    Ok("queued")
+}
+
+/// `quiz`: asks the client `question` ("6 x 7?", bytes) and acks what came back, read as
+/// (u32, Bytes); then asks `question` again expecting a number the client does not give, and
+/// acks the decode error's kind.
+#[socketio::on("quiz", namespace = "/events")]
+async fn quiz(socket: Arc<Socket>) -> Result<(u32, Bytes, &'static str), String> {
+    let (answer, data): (u32, Bytes) = socket
+        .timeout(std::time::Duration::from_secs(5))
+        .emit_with_ack("question", ("6 x 7?", Bytes::from_static(b"\x06\x07")))
+        .await
+        .map_err(|e| e.to_string())?;
+    let wrong = socket
+        .timeout(std::time::Duration::from_secs(5))
+        .emit_with_ack::<u32>("question", ("say a word", Bytes::new()))
+        .await;
+    let kind = match wrong {
+        Err(socketio::AckError::Decode(_)) => "decode error",
+        Err(_) => "other error",
+        Ok(_) => "no error",
+    };
+    Ok((answer, data, kind))
+}
+
+/// `vote-here`: the socket joins room `voters`.
+#[socketio::on("vote-here", namespace = "/events")]
+async fn vote_here(socket: Arc<Socket>) {
+    socket.join("voters");
+}
+
+/// `poll-room`: every socket of room `voters` is asked `vote` with a typed broadcast ack;
+/// acks the votes (bool) in sid order.
+#[socketio::on("poll-room", namespace = "/events")]
+async fn poll_room(socket: Arc<Socket>) -> Result<Vec<bool>, String> {
+    let mut replies = socket
+        .namespace_sockets()
+        .to("voters")
+        .timeout(std::time::Duration::from_secs(5))
+        .emit_with_ack::<bool>("vote", "lunch?")
+        .map_err(|e| e.to_string())?
+        .collect_all()
+        .await;
+    replies.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    replies
+        .into_iter()
+        .map(|(_, vote)| vote.map_err(|e| e.to_string()))
+        .collect()
+}
+
 // ---- the server --------------------------------------------------------------------------
 
 fn builder() -> socketio::SocketIoBuilder {
