@@ -25,7 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use socketio::engineio::StaticFiles;
-use socketio::handler::{Auth, Event, Session};
+use socketio::handler::{Auth, EventName, Session};
 use socketio::{ConnectError, DisconnectReason, Socket, SocketIo};
 
 /// Messages each room keeps for people who join later.
@@ -438,7 +438,7 @@ impl Chat {
 /// Any other event: logged and refused, so a client with a typo learns about it from its ack
 /// instead of waiting forever.
 #[socketio::on("*", namespace = "/chat")]
-async fn unknown_event(socket: Arc<Socket>, Event(event): Event) -> Result<(), String> {
+async fn unknown_event(socket: Arc<Socket>, EventName(event): EventName) -> Result<(), String> {
     tracing::warn!(sid = %socket.id(), %event, "unknown event");
     Err(format!("unknown event \"{event}\""))
 }

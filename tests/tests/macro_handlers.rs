@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use socketio::args::{Rest, to_payload};
 use socketio::engineio::Handshake;
-use socketio::handler::{Auth, Event, Session, State};
+use socketio::handler::{Auth, EventName, Session, State};
 use socketio::registry::RegistryError;
 use socketio::{AckSender, BuildError, ConnectError, DisconnectReason, Payload, Socket, SocketIo};
 use tokio::net::TcpListener;
@@ -147,7 +147,7 @@ async fn secret() -> &'static str {
 }
 
 #[socketio::on("*", namespace = "/typed")]
-async fn caught(socket: Arc<Socket>, Event(event): Event, payload: Payload) {
+async fn caught(socket: Arc<Socket>, EventName(event): EventName, payload: Payload) {
     let mut echoed = payload;
     echoed.args.insert(0, Value::String(event));
     let _ = socket.emit("caught", echoed);

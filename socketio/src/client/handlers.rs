@@ -3,7 +3,7 @@
 //!
 //! The same rules as on the server (see [`crate::handler`]): extractors first —
 //! [`ClientSocket`], [`ClientAck`] (or `Option<ClientAck>`) to answer by hand,
-//! [`Event`](crate::handler::Event), [`DisconnectReason`] in disconnect handlers,
+//! [`EventName`](crate::handler::EventName), [`DisconnectReason`] in disconnect handlers,
 //! [`Payload`](crate::Payload) for the untouched rest — then the event's arguments with serde,
 //! and the return value answers the server's ack. Special events: `connect`, `disconnect`,
 //! `connect_error` (its argument is `{"message": …, "data": …}`) and `*`.

@@ -18,7 +18,7 @@ use crate::ns::socket::{DisconnectReason, Socket};
     message = "`{Self}` cannot be a handler parameter",
     label = "neither an extractor nor an event argument",
     note = "an event argument must implement `serde::Deserialize` (for example with `#[derive(Deserialize)]`)",
-    note = "extractors are `Arc<Socket>`, `SocketIo`, `State<T>`, `Auth<T>`, `Session<T>`, `Handshake`, `AckSender`, `Option<AckSender>`, `Event`, `DisconnectReason` and `Payload`"
+    note = "extractors are `Arc<Socket>`, `SocketIo`, `State<T>`, `Auth<T>`, `Session<T>`, `Handshake`, `AckSender`, `Option<AckSender>`, `EventName`, `DisconnectReason` and `Payload`"
 )]
 pub trait FromCall<M, S: Side = ServerSide>: Sized {
     /// Takes the parameter from the call.
@@ -86,19 +86,19 @@ impl<S: Side> FromCall<ViaExtractor, S> for Payload {
 /// ```
 /// use std::sync::Arc;
 /// use socketio::Socket;
-/// use socketio::handler::Event;
+/// use socketio::handler::EventName;
 ///
 /// #[socketio::on("*")]
-/// async fn anything(socket: Arc<Socket>, Event(name): Event) {
+/// async fn anything(socket: Arc<Socket>, EventName(name): EventName) {
 ///     println!("{} sent {name}", socket.id());
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event(pub String);
+pub struct EventName(pub String);
 
-impl<S: Side> FromCall<ViaExtractor, S> for Event {
+impl<S: Side> FromCall<ViaExtractor, S> for EventName {
     fn from_call(call: &mut Call<S>) -> Result<Self, CallError> {
-        Ok(Event(call.event().to_owned()))
+        Ok(EventName(call.event().to_owned()))
     }
 }
 

@@ -6,7 +6,7 @@
 //! * **extractors** take something from the call: [`Arc<Socket>`](crate::Socket),
 //!   [`SocketIo`](crate::SocketIo), [`State<T>`], [`Auth<T>`], [`Session<T>`],
 //!   [`Handshake`](crate::engineio::Handshake), [`AckSender`](crate::AckSender) (or
-//!   `Option<AckSender>`) to answer the ack by hand, [`Event`] (the event name, for
+//!   `Option<AckSender>`) to answer the ack by hand, [`EventName`] (the event name, for
 //!   catch-alls), [`DisconnectReason`](crate::DisconnectReason) (disconnect handlers), and
 //!   [`Payload`](crate::Payload) for every argument not taken yet, untouched;
 //! * **event arguments** are every other type: each takes the event's next argument,
@@ -36,4 +36,4 @@ pub use call::{
     ServerSide, Side,
 };
 pub use class::{ClassNamespace, DefaultProbe, Instance, WithDefault, WithoutDefault};
-pub use extract::{Auth, Event, FromCall, Session, State, ViaArgument, ViaExtractor};
+pub use extract::{Auth, EventName, FromCall, Session, State, ViaArgument, ViaExtractor};

@@ -1,6 +1,6 @@
 //! A stateless namespace registers itself with its `Default` value.
 
-use socketio::handler::Event;
+use socketio::handler::EventName;
 
 #[derive(Default)]
 struct Echo;
@@ -12,7 +12,7 @@ impl Echo {
     }
 
     #[on("*")]
-    async fn anything(&self, Event(name): Event) -> String {
+    async fn anything(&self, EventName(name): EventName) -> String {
         name
     }
 }

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use serde_json::Value;
 use socketio::client::{ClientAck, ClientSocket, DisconnectReason};
-use socketio::handler::Event;
+use socketio::handler::EventName;
 use socketio::Payload;
 
 #[socketio::on("connect", client)]
@@ -28,7 +28,7 @@ async fn manual(ack: ClientAck, payload: Payload) {
 }
 
 #[socketio::on("*", client)]
-async fn anything(Event(_name): Event) {}
+async fn anything(EventName(_name): EventName) {}
 
 #[derive(Default)]
 struct Chat;

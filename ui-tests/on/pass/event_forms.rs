@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socketio::args::Rest;
 use socketio::engineio::Handshake;
-use socketio::handler::{Auth, Event, Session, State};
+use socketio::handler::{Auth, EventName, Session, State};
 use socketio::{AckSender, Payload, Socket, SocketIo};
 
 #[derive(Deserialize)]
@@ -61,7 +61,7 @@ async fn extractors(
     Session(_nick): Session<Nick>,
     _handshake: Handshake,
     _ack: Option<AckSender>,
-    Event(_name): Event,
+    EventName(_name): EventName,
     _value: Value,
     _rest: Payload,
 ) {
@@ -73,7 +73,7 @@ async fn manual(ack: AckSender) {
 }
 
 #[socketio::on("*")]
-async fn catch_all(Event(_name): Event, _payload: Payload) {}
+async fn catch_all(EventName(_name): EventName, _payload: Payload) {}
 
 #[socketio::on("hello", namespace = "*")]
 async fn every_namespace(socket: Arc<Socket>) -> String {
