@@ -1,4 +1,4 @@
-//! The server the load generator measures (docs/CONTRACTS.md §2).
+//! The server the load generator measures (docs/PROGRAMS.md, `bench_server`).
 //!
 //! Namespace `/`: `echo` acknowledges with its arguments; `broadcast` sends `bcast` with its
 //! arguments to every socket of `/`, the sender included, encoded once for all of them.

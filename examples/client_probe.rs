@@ -1,5 +1,5 @@
 //! Drives the project's Rust client against a server with the `/`, `/custom` and `/chat`
-//! contract (docs/CONTRACTS.md §1) and prints one line per check (docs/CONTRACTS.md §3).
+//! contract (docs/PROGRAMS.md, `conformance`) and prints one line per check (docs/PROGRAMS.md, `client_probe`).
 //!
 //! Run: `client_probe --url http://127.0.0.1:3000 [--transport polling|websocket|default]`
 //!

@@ -1,4 +1,4 @@
-//! One node of a cluster (docs/CONTRACTS.md §4): the `/`, `/custom` and `/chat` contract of §1
+//! One node of a cluster (docs/PROGRAMS.md, `cluster_node`): the `/`, `/custom` and `/chat` namespaces of `conformance`
 //! with a pub/sub manager, so that any number of nodes on one Redis or RabbitMQ bus behave as
 //! one server, python-socketio nodes included.
 //!

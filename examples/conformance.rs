@@ -1,4 +1,4 @@
-//! The program the official protocol test suites drive (docs/CONTRACTS.md §1).
+//! The program the official protocol test suites drive (docs/PROGRAMS.md, `conformance`).
 //!
 //! `/engine.io/` is a bare Engine.IO echo server: every message goes back to the session
 //! that sent it, text as text and binary as binary. `/socket.io/` is a Socket.IO server with

@@ -1,5 +1,5 @@
 //! Soak: keeps N Engine.IO / Socket.IO clients churning against the `conformance` example
-//! (docs/CONTRACTS.md §1, path `/socket.io/`) for a while, then checks that the server is back
+//! (docs/PROGRAMS.md, `conformance`, path `/socket.io/`) for a while, then checks that the server is back
 //! where it started: no sessions, no sockets, as many open file descriptors as before the
 //! first client, and a resident set no more than 10 % above its level after the warm-up.
 //!

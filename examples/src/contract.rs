@@ -1,4 +1,4 @@
-//! The Socket.IO namespaces of the contract (docs/CONTRACTS.md §1) and what the contract
+//! The Socket.IO namespaces of the contract (docs/PROGRAMS.md, `conformance`) and what the contract
 //! programs share.
 
 use std::sync::Arc;

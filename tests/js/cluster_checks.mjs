@@ -1,4 +1,4 @@
-// Cluster checks (docs/CONTRACTS.md §4): several server nodes on one message bus must behave as
+// Cluster checks (docs/PROGRAMS.md, `cluster_node`): several server nodes on one message bus must behave as
 // one server for the `/chat` contract of §1. Drives them with the official `socket.io-client`.
 //
 // Usage:

@@ -1,11 +1,11 @@
 // Reference implementation of the `/socket.io/` half of the conformance contract
-// (docs/CONTRACTS.md §1) on top of the official Node `socket.io` server.
+// (docs/PROGRAMS.md, `conformance`) on top of the official Node `socket.io` server.
 //
 // Usage: PORT=3000 node tests/js/contract_server.mjs   (PORT=0 picks a free port)
 //
 // Prints one line ending with `listening on 127.0.0.1:<port>` once it accepts connections, and
 // exits with status 0 on SIGINT or SIGTERM. It is the yardstick the Rust `conformance` example is
-// compared with, and the Node target of the client probe (§3).
+// compared with, and the Node target of the client probe (`client_probe`).
 //
 // The package is resolved from the repository's node_modules (installed by scripts/test.sh).
 import { createServer } from "node:http";

@@ -1,4 +1,4 @@
-// Drives a server implementing the `/socket.io/` contract (docs/CONTRACTS.md §1: namespaces `/`,
+// Drives a server implementing the `/socket.io/` contract (docs/PROGRAMS.md, `conformance`: namespaces `/`,
 // `/custom`, `/chat`) with the official `socket.io-client`.
 //
 // Usage: node tests/js/socketio_client.mjs <url> <polling|websocket|default>

@@ -1,4 +1,4 @@
-"""Publish one message on a Socket.IO cluster's bus from outside any server (docs/CONTRACTS.md §4).
+"""Publish one message on a Socket.IO cluster's bus from outside any server (docs/PROGRAMS.md, `cluster_node`).
 
 A write-only python-socketio manager, as an application would use one to reach the clients of a
 cluster from a worker process:

@@ -1,4 +1,4 @@
-"""One node of a python-socketio cluster on a message bus (docs/CONTRACTS.md §4).
+"""One node of a python-socketio cluster on a message bus (docs/PROGRAMS.md, `cluster_node`).
 
 Usage:
     python tests/python/cluster_node.py --redis redis://127.0.0.1:6390/0 [--port 0] [--channel socketio]
@@ -8,11 +8,11 @@ Usage:
 `listening on 127.0.0.1:<port>` once the node accepts connections *and* its bus subscription is
 live, and exits with status 0 on SIGINT or SIGTERM.
 
-The reference for our own cluster node: the `/`, `/custom` and `/chat` contract of §1 served by
+The reference for our own cluster node: the `/`, `/custom` and `/chat` contract of `conformance` served by
 `socketio.AsyncServer` with `socketio.AsyncRedisManager` or `socketio.AsyncAioPikaManager`, so
-that any number of these processes (and ours) on one bus behave as one server. The §1 handlers are
+that any number of these processes (and ours) on one bus behave as one server. The `conformance` handlers are
 those of tests/python/contract_server.py, imported and given the pub/sub manager (the same
-`set_server` call that `AsyncServer.__init__` makes); they are already cluster-wide as §4 asks:
+`set_server` call that `AsyncServer.__init__` makes); they are already cluster-wide as `cluster_node` asks:
 
 - every socket is in the room named by its sid (python-socketio does that on connect), so
   `to-room` with a sid as the room reaches that socket on whichever node it is;
@@ -21,7 +21,7 @@ those of tests/python/contract_server.py, imported and given the pub/sub manager
 - `disconnect-me` disconnects locally (the socket is on this node);
 - `peer-left` is `emit("peer-left", sid, skip_sid=sid)` to the whole namespace (`"room": null`).
 
-Heartbeat: pings every 1 s as in contract_server.py, but a ping timeout of 5 s instead of §1's
+Heartbeat: pings every 1 s as in contract_server.py, but a ping timeout of 5 s instead of `conformance`'s
 200 ms (see `PING_TIMEOUT_S`).
 
 This file adds `request-ack-to` (sid, …args): `emit("ack-request", args, to=sid, callback=…)`.
@@ -90,7 +90,7 @@ def make_manager(args):
 sio = contract.sio
 CHAT = contract.CHAT
 
-# §4 is about the bus, not heartbeats: §1's 200 ms ping timeout made busy machines (several
+# `cluster_node` is about the bus, not heartbeats: `conformance`'s 200 ms ping timeout made busy machines (several
 # nodes and check runs on two cores) drop clients with "ping timeout". Pings stay 1 s apart.
 PING_TIMEOUT_S = 5
 sio.eio.ping_timeout = PING_TIMEOUT_S

@@ -1,10 +1,10 @@
-"""The `/socket.io/` half of the conformance contract (docs/CONTRACTS.md §1) on python-socketio.
+"""The `/socket.io/` half of the conformance contract (docs/PROGRAMS.md, `conformance`) on python-socketio.
 
 Usage: PORT=3000 python tests/python/contract_server.py   (PORT=0 picks a free port)
 
 Prints one line ending with `listening on 127.0.0.1:<port>` once it accepts connections, and exits
 with status 0 on SIGINT or SIGTERM. A second stand-in server next to tests/js/contract_server.mjs:
-the client probe (§3) and the interop clients run against both.
+the client probe (`client_probe`) and the interop clients run against both.
 
 Runs `socketio.AsyncServer` in ASGI mode under uvicorn, in the virtualenv that scripts/test.sh
 creates from tests/python/requirements.txt.

@@ -5,7 +5,7 @@ Usage: python tests/python/socketio_client.py <url> <polling|websocket|default>
     websocket  transports=['websocket']
     default    the client's default: open over polling, upgrade; must end on WebSocket
 
-The server implements docs/CONTRACTS.md §1 (namespaces `/`, `/custom`, `/chat`). Prints one JSON
+The server implements docs/PROGRAMS.md, `conformance` (namespaces `/`, `/custom`, `/chat`). Prints one JSON
 line per step on stdout. Exits 0 when every step passed; otherwise prints the reason on stderr and
 exits 1. The whole run is bounded by a hard 30 s timeout.
 

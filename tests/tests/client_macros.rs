@@ -1,6 +1,6 @@
 //! Client handlers written with `#[socketio::on("…", client)]` and
 //! `#[socketio::namespace("/…", client)]`, against the official Node `socket.io` server set up
-//! with the contract of docs/CONTRACTS.md §1 (`tests/js/contract_server.mjs`): typed and binary
+//! with the contract of docs/PROGRAMS.md, `conformance` (`tests/js/contract_server.mjs`): typed and binary
 //! arguments, a connect handler, a class-style namespace whose method answers the server's ack
 //! with its return value, and the namespaces joined because handlers name them.
 
@@ -83,7 +83,7 @@ impl Drop for NodeServer {
     }
 }
 
-/// Starts the official Node server with the §1 contract on a free port.
+/// Starts the official Node server with the `conformance` contract on a free port.
 fn start_node_server() -> (NodeServer, String) {
     common::require_npm_package("socket.io");
     let mut child = Command::new("node")

@@ -1,4 +1,4 @@
-//! The `client_probe` example (docs/CONTRACTS.md §3) against three servers with the `/`,
+//! The `client_probe` example (docs/PROGRAMS.md, `client_probe`) against three servers with the `/`,
 //! `/custom`, `/chat` contract — the official Node `socket.io` server, a python-socketio server
 //! and our own `conformance` example — over polling, WebSocket and the upgrade. This test is
 //! the probe's runner: on `RESTART-SERVER` it kills the server's process group with SIGKILL,

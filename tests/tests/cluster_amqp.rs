@@ -1,4 +1,4 @@
-//! The cluster checks of CONTRACTS.md §4 over RabbitMQ: our nodes alone, and mixed with a
+//! The cluster checks of docs/PROGRAMS.md, `cluster_node` over RabbitMQ: our nodes alone, and mixed with a
 //! python-socketio node (`AsyncAioPikaManager`) and its write-only emitter. Each test uses its
 //! own exchange, so tests sharing the broker never see each other.
 

@@ -1,4 +1,4 @@
-//! Redis dies during traffic and comes back (CONTRACTS.md §4): each node keeps delivering to
+//! Redis dies during traffic and comes back (docs/PROGRAMS.md, `cluster_node`): each node keeps delivering to
 //! its own clients and answering acks, cross-node delivery is back within 2 s of Redis
 //! answering again, and nothing is delivered twice.
 

@@ -1,4 +1,4 @@
-//! A node of a cluster dies (issue #11, CONTRACTS.md §4): two nodes on a private Redis, one of
+//! A node of a cluster dies (issue #11, docs/PROGRAMS.md, `cluster_node`): two nodes on a private Redis, one of
 //! them a `cluster_node` process killed with SIGKILL in the middle of a stream of traffic. The
 //! survivor's clients keep every delivery and ack, exactly once and in order; operations aimed at
 //! the dead node's sockets end by their timeout; the survivor's cluster queries stop counting the
@@ -361,7 +361,7 @@ impl Survivor {
     }
 }
 
-/// The `/chat` events of CONTRACTS.md §1 and §4 that this test uses, plus `broadcast` (…args)
+/// The `/chat` events of docs/PROGRAMS.md, `conformance` and `cluster_node` that this test uses, plus `broadcast` (…args)
 /// → `broadcast-message` (…args) to every other socket of the namespace, acked `"ok"`. When
 /// `request-ack-to` gets no reply in time, the requester is told with `ack-timeout` (sid).
 fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {

@@ -1,5 +1,5 @@
 //! Several `cluster_node` processes on one private Redis behave as one server for official JS
-//! clients spread over them (CONTRACTS.md §4), alone and mixed with python-socketio nodes and a
+//! clients spread over them (docs/PROGRAMS.md, `cluster_node`), alone and mixed with python-socketio nodes and a
 //! python-socketio write-only emitter on the same bus.
 
 mod common;
@@ -8,7 +8,7 @@ use common::bus::{Bus, RedisServer, python_node, run_cluster_checks, rust_node};
 
 const CHANNEL: &str = "socketio";
 
-/// The outside run of CONTRACTS.md §4: two of our nodes, official JS clients, and a
+/// The outside run of docs/PROGRAMS.md, `cluster_node`: two of our nodes, official JS clients, and a
 /// python-socketio `RedisManager(write_only=True)` emitting to a room with members on both.
 #[test]
 fn two_rust_nodes_over_websocket_with_a_python_emitter() {

@@ -1,10 +1,10 @@
 //! Ports of the official Engine.IO protocol test suite (socketio/engine.io-protocol,
 //! `test-suite/test-suite.js`) against the `conformance` example at `/engine.io/`
-//! (docs/CONTRACTS.md §1): one test per official test, in the official order, each doing what
+//! (docs/PROGRAMS.md, `conformance`): one test per official test, in the official order, each doing what
 //! the official test does and checking exactly what it checks (see `common::official` for how
 //! its JavaScript client is mirrored).
 //!
-//! What CONTRACTS.md §1 asks beyond the official suite is checked in [`beyond`] at the end.
+//! What docs/PROGRAMS.md, `conformance` asks beyond the official suite is checked in [`beyond`] at the end.
 
 mod common;
 
@@ -183,7 +183,7 @@ async fn duplicate_polls(addr: SocketAddr) -> [(u16, String); 3] {
 
 /// Port of the official test message › HTTP long-polling › "closes the session upon
 /// duplicate poll requests". The official test accepts 400 or 500 for the second GET;
-/// CONTRACTS.md's 400 is checked in [`beyond::duplicate_poll_is_refused_with_400`].
+/// docs/PROGRAMS.md's 400 is checked in [`beyond::duplicate_poll_is_refused_with_400`].
 #[tokio::test]
 async fn message_polling_closes_the_session_upon_duplicate_poll_requests() {
     let server = conformance();
@@ -358,7 +358,7 @@ async fn upgrade_ignores_websocket_connection_with_same_sid_after_upgrade() {
     .await;
 }
 
-/// CONTRACTS.md §1 beyond the official suite: what the contract promises on `/engine.io/`
+/// docs/PROGRAMS.md, `conformance` beyond the official suite: what the contract promises on `/engine.io/`
 /// that the official tests leave open.
 mod beyond {
     use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! The `bench_server` contract (docs/CONTRACTS.md §2), driven the way the load generator
+//! The `bench_server` contract (docs/PROGRAMS.md, `bench_server`), driven the way the load generator
 //! drives it: raw Engine.IO/Socket.IO frames over direct WebSockets.
 
 mod common;

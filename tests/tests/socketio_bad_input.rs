@@ -1,5 +1,5 @@
 //! Hostile and malformed Socket.IO input against the `conformance` example
-//! (docs/CONTRACTS.md §1, `/socket.io/`).
+//! (docs/PROGRAMS.md, `conformance`, `/socket.io/`).
 //!
 //! Every case runs on its own server with two clients connected to `/`: the offender sends the
 //! bad frames, and the bystander must keep working afterwards whatever happened to the

@@ -1,11 +1,11 @@
 //! Ports of the official Socket.IO protocol test suite (socketio/socket.io-protocol,
 //! `test-suite/test-suite.js`) against the `conformance` example at `/socket.io/`
-//! (docs/CONTRACTS.md §1): one test per official test, in the official order, each doing what
+//! (docs/PROGRAMS.md, `conformance`): one test per official test, in the official order, each doing what
 //! the official test does and checking exactly what it checks (see `common::official` for how
 //! its JavaScript client is mirrored). The official suite's two top-level blocks, "Engine.IO
 //! protocol" and "Socket.IO protocol", follow each other below.
 //!
-//! What CONTRACTS.md §1 asks beyond the official suite is checked in [`beyond`] at the end:
+//! What docs/PROGRAMS.md, `conformance` asks beyond the official suite is checked in [`beyond`] at the end:
 //! the Socket.IO tests over HTTP long-polling as well, heartbeats and upgrades of a session
 //! that joined a namespace, the connect timeout, and exact refusals.
 
@@ -499,7 +499,7 @@ async fn message_should_close_the_connection_upon_invalid_format_invalid_ack_id(
     .await;
 }
 
-/// CONTRACTS.md §1 beyond the official suite, on `/socket.io/`: the Socket.IO tests over
+/// docs/PROGRAMS.md, `conformance` beyond the official suite, on `/socket.io/`: the Socket.IO tests over
 /// both transports (the official suite uses WebSocket only), with what may come before the
 /// end; heartbeats, ping timeouts and upgrades of a session that joined `/`; the connect
 /// timeout; exact refusals.
