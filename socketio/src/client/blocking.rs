@@ -40,8 +40,10 @@ fn runtime() -> Result<Arc<Runtime>, ClientError> {
 /// # let addr = doc_server::start();
 /// // `addr` is a Socket.IO server that acknowledges `hello` with its arguments.
 /// let client = blocking::Client::connect(Client::builder(format!("http://{addr}")))?;
-/// let reply = client.call("hello", vec![json!("world")], Duration::from_secs(5))?;
-/// assert_eq!(reply.args, [json!("world")]);
+/// let reply: String = client
+///     .timeout(Duration::from_secs(5))
+///     .emit_with_ack("hello", "world")?;
+/// assert_eq!(reply, "world");
 /// client.disconnect();
 /// client.wait();
 /// # Ok(())

@@ -241,7 +241,7 @@ pub(crate) type FailedFn = dyn Fn() + Send + Sync;
 /// use serde_json::json;
 /// use socketio::client::{Client, Transports};
 ///
-/// # async fn run() -> Result<(), socketio::client::ClientError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = Client::builder("http://127.0.0.1:3000")
 ///     .transports(Transports::WebSocket)
 ///     .on("message-back", |_socket, payload, _ack| async move {
@@ -250,7 +250,7 @@ pub(crate) type FailedFn = dyn Fn() + Send + Sync;
 ///     .namespace("/chat", |ns| ns.auth(json!({ "token": "secret" })))
 ///     .connect()
 ///     .await?;
-/// client.emit("message", vec![json!("hello")])?;
+/// client.emit("message", "hello")?;
 /// # Ok(())
 /// # }
 /// ```

@@ -51,15 +51,15 @@ pub enum ConnectionState {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use serde_json::json;
 /// use socketio::client::Client;
 ///
-/// # async fn run() -> Result<(), socketio::client::ClientError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = Client::builder("http://127.0.0.1:3000").connect().await?;
-/// let reply = client
-///     .call("message-with-ack", vec![json!(1), json!("two")], Duration::from_secs(5))
+/// let reply: (u32, String) = client
+///     .timeout(Duration::from_secs(5))
+///     .emit_with_ack("message-with-ack", (1, "two"))
 ///     .await?;
-/// assert_eq!(reply.args, [json!(1), json!("two")]);
+/// assert_eq!(reply, (1, "two".to_owned()));
 /// client.disconnect();
 /// client.wait().await;
 /// # Ok(())

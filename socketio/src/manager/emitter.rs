@@ -18,15 +18,14 @@ use serde::Serialize;
 ///
 /// ```no_run
 /// # #[cfg(feature = "redis")]
-/// # async fn demo() -> Result<(), socketio::manager::BusError> {
-/// use serde_json::json;
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use socketio::manager::RedisEmitter;
 ///
 /// let emitter = RedisEmitter::new("redis://127.0.0.1:6379/")?;
 /// emitter
 ///     .of("/chat")
 ///     .to("lobby")
-///     .emit("room-message", vec![json!("the build is green")])
+///     .emit("room-message", "the build is green")
 ///     .await?;
 /// # Ok(())
 /// # }
