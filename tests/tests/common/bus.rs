@@ -16,10 +16,48 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one on a free loopback port and waits until it accepts connections.
     pub fn start() -> RedisServer {
-        let port = free_port();
-        let mut server = RedisServer { child: None, port };
-        server.restart();
-        server
+        // Another test may take the free port before redis-server binds it; then the server
+        // that answers is not ours, so try another port.
+        for _ in 0..5 {
+            let mut server = RedisServer {
+                child: None,
+                port: free_port(),
+            };
+            server.restart();
+            if server.answers_as_own() {
+                return server;
+            }
+        }
+        panic!("no redis-server of this test's own after 5 ports");
+    }
+
+    /// Whether the server on `port` is this one's child (its `INFO server` names our pid).
+    fn answers_as_own(&self) -> bool {
+        use std::io::{Read, Write};
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return false;
+        };
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        if stream.write_all(b"INFO server\r\n").is_err() {
+            return false;
+        }
+        let mut reply = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            reply.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&reply).contains("process_id:")
+                && reply.ends_with(b"\r\n\r\n")
+            {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&reply).contains(&format!("process_id:{pid}\r\n"))
     }
 
     /// `redis://127.0.0.1:PORT/`
