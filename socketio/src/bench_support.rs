@@ -4,7 +4,7 @@
 //! is covered by semver: it exists so that `benches/broadcast.rs` can measure
 //! [`BroadcastOperator::emit`] over many sockets without opening any connection.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
 use http::{HeaderMap, Uri};
@@ -12,7 +12,7 @@ use http::{HeaderMap, Uri};
 use crate::engineio::{self, Handshake, TransportKind};
 use crate::manager::LocalManager;
 use crate::ns::namespace::{Namespace, NamespaceBuilder};
-use crate::ns::socket::Socket;
+use crate::ns::socket::{Connection, Socket};
 use crate::operators::BroadcastOperator;
 
 /// Entries each engine queue can hold. Every broadcast queues one entry per socket (a binary
@@ -62,7 +62,12 @@ impl BenchNamespace {
             .map(|_| {
                 let engine =
                     engineio::Socket::new(TransportKind::WebSocket, handshake(), QUEUE_CAPACITY);
-                let socket = Socket::new(ns.clone(), engine.clone(), None);
+                let socket = Socket::new(
+                    ns.clone(),
+                    engine.clone(),
+                    None,
+                    Weak::<NoConnection>::new(),
+                );
                 runtime
                     .block_on(ns.connect(&socket, Default::default()))
                     .expect("no connect handler to refuse the socket");
@@ -115,4 +120,11 @@ fn handshake() -> Handshake {
         remote_addr: None,
         issued_at: SystemTime::now(),
     }
+}
+
+/// Bench sockets belong to no client connection.
+struct NoConnection;
+
+impl Connection for NoConnection {
+    fn forget_socket(&self, _namespace: &str) {}
 }

@@ -345,19 +345,21 @@ impl Recorder {
 }
 
 impl EngineHandler for Recorder {
+    type Connection = ();
+
     async fn on_connect(&self, socket: &Arc<Socket>) -> Result<(), ConnectRejection> {
         self.note(socket, Seen::Connect);
         Ok(())
     }
 
-    async fn on_message(&self, socket: &Arc<Socket>, message: Message) {
+    async fn on_message(&self, socket: &Arc<Socket>, (): &(), message: Message) {
         self.note(socket, Seen::Message(message.clone()));
         if self.echo {
             let _ = socket.send(message);
         }
     }
 
-    async fn on_disconnect(&self, socket: &Arc<Socket>, reason: DisconnectReason) {
+    async fn on_disconnect(&self, socket: &Arc<Socket>, (): &(), reason: DisconnectReason) {
         self.note(socket, Seen::Disconnect(reason));
     }
 }
@@ -416,13 +418,14 @@ pub fn engine_ws_message(data: &[u8]) {
     let chunks = frames(data);
     run("engine_ws_message", async {
         let engine = Engine::new(EngineConfig::default(), Recorder::default());
-        let socket = engine
+        let session = engine
             .open_session(
                 TransportKind::WebSocket,
                 test_handshake("/engine.io/?EIO=4&transport=websocket"),
             )
             .await
             .expect("the recorder accepts every session");
+        let socket = session.socket.clone();
         let mut packets = Vec::new();
         let mut bad_frame = false;
         for chunk in chunks {
@@ -438,7 +441,7 @@ pub fn engine_ws_message(data: &[u8]) {
                 Chunk::Binary(data) => EnginePacket::Binary(data),
             };
             packets.push(packet.clone());
-            if engine.on_packet(&socket, packet).await == Flow::Stop {
+            if engine.on_packet(&session, packet).await == Flow::Stop {
                 assert!(socket.is_closed(), "Flow::Stop on an open session");
                 break;
             }

@@ -23,14 +23,14 @@ pub mod parser;
 pub mod registry;
 pub(crate) mod server;
 
+pub use args::Payload;
 pub use args::{AckError, EmitError, Event, WithTimeout};
 pub use engineio::serve;
 pub use ns::ack::AckSender;
 pub use ns::namespace::{ConnectError, NamespaceBuilder};
-pub use ns::payload::Payload;
 pub use ns::socket::{DisconnectReason, Socket};
 pub use operators::{AckStream, BroadcastOperator};
-pub use server::glue::SocketIoHandler;
+pub use server::glue::{SocketIoConnection, SocketIoHandler};
 pub use server::{BuildError, SocketIo, SocketIoBuilder};
 #[doc = include_str!("docs/event.md")]
 pub use socketio_macros::Event;

@@ -10,13 +10,13 @@ use std::time::Duration;
 use futures_util::Stream;
 use futures_util::stream::FuturesUnordered;
 
+use crate::args::Payload;
 use crate::args::{
     AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, decode_reply,
 };
 use crate::engineio::Sid;
 use crate::manager::{BroadcastTarget, ClusterEmit, ClusterOp, RemoteAcks};
 use crate::ns::namespace::Namespace;
-use crate::ns::payload::{Frames, Payload};
 use crate::ns::socket::Socket;
 use serde::Serialize;
 
@@ -40,6 +40,25 @@ impl std::fmt::Debug for BroadcastOperator {
             .field("volatile", &self.volatile)
             .field("timeout", &self.timeout)
             .finish()
+    }
+}
+
+/// Broadcasts that start from a socket. They live here, not in `ns`, because the operator
+/// sits above the namespace layer.
+impl Socket {
+    /// A broadcast to `room` that skips this socket.
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Every socket of this namespace, this one included.
+    pub fn namespace_sockets(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns().clone())
+    }
+
+    /// A broadcast to the whole namespace that skips this socket.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns().clone()).skip(self.id().clone())
     }
 }
 
@@ -171,7 +190,7 @@ impl BroadcastOperator {
     pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
         let payload = args.into_payload()?;
         self.publish(ClusterOp::Emit(self.cluster_emit(event, &payload)));
-        let frames = Frames::encode(payload.into_event(self.ns.name(), event));
+        let frames = payload.into_event(self.ns.name(), event).into_frames();
         for socket in self.sockets() {
             if !self.volatile || socket.engine_socket().is_writable() {
                 let _ = socket.send_frames(&frames);
@@ -227,7 +246,7 @@ impl BroadcastOperator {
         let packet = payload
             .into_event(self.ns.name(), event)
             .with_ack_id(ack_id);
-        let frames = Frames::encode(packet);
+        let frames = packet.into_frames();
         let pending = FuturesUnordered::new();
         for socket in self.sockets() {
             let reply = socket.expect_ack(ack_id);

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{SerdeError, from_args, to_payload};
+use crate::args::Payload;
 use crate::engineio::SendError;
-use crate::ns::payload::Payload;
 
 /// The arguments of an emit or an ack: any [`Serialize`] value, or a [`Payload`] that is
 /// already encoded.

@@ -35,11 +35,11 @@ use serde::ser::{self, Impossible, Serialize};
 use serde::{Deserialize, forward_to_deserialize_any};
 use serde_json::{Map, Number, Value};
 
-use crate::ns::payload::Payload;
 use crate::parser::{attach, placeholder_index};
 
 mod deserialize;
 mod emit;
+mod payload;
 mod serialize;
 #[cfg(test)]
 mod tests;
@@ -50,6 +50,7 @@ pub(crate) use emit::decode_reply;
 pub use emit::{
     AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, WithTimeout,
 };
+pub use payload::Payload;
 pub use serialize::{to_arg, to_payload};
 
 /// The key that marks an object as a binary placeholder.

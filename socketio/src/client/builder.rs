@@ -16,8 +16,8 @@ use super::engine::Transports;
 use super::error::{ClientError, DisconnectReason};
 use super::http::Endpoint;
 use super::socket::{Client, ClientAck, ClientSocket};
+use crate::args::Payload;
 use crate::args::{from_args, to_payload};
-use crate::ns::payload::Payload;
 use crate::parser::{ParserLimits, ROOT_NAMESPACE};
 
 pub(crate) type EventFn =

@@ -20,8 +20,8 @@ use serde_json::json;
 use super::builder::{ClientBuilder, ClientNamespaceBuilder};
 use super::error::{ClientError, DisconnectReason};
 use super::socket::{ClientAck, ClientSocket};
+use crate::args::Payload;
 use crate::handler::{Call, CallError, CallKind, FromCall, Instance, Side, ViaExtractor};
-use crate::ns::payload::Payload;
 use crate::registry::{self, HandlerRegistration, NamespaceRegistration, Resolved};
 
 /// The client side of generated handlers.

@@ -9,11 +9,11 @@ use tokio::sync::{Mutex, mpsc};
 use super::builder::ClientBuilder;
 use super::error::ClientError;
 use super::socket::{Client, ClientSocket};
+use crate::args::Payload;
 use crate::args::{
     AckError, EmitError, FromPayload, IntoPayload, SerdeError, WithTimeout, from_args,
 };
 use crate::engineio::TransportKind;
-use crate::ns::payload::Payload;
 
 /// Events buffered for [`SimpleClient::receive`] before the client stops reading the server.
 const EVENT_BUFFER: usize = 1024;

@@ -15,13 +15,13 @@ use super::builder::{AttemptFn, ClientBuilder, ClientNamespaceBuilder, FailedFn,
 use super::engine::{self, Connection, EngineEvent, Outbound, Transports};
 use super::error::{ClientError, DisconnectReason};
 use super::http::Endpoint;
+use crate::args::Payload;
 use crate::args::{
     AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, WithTimeout,
     decode_reply,
 };
 use crate::engineio::TransportKind;
 use crate::engineio::packet::Frame;
-use crate::ns::payload::Payload;
 use crate::parser::{DecodeStatus, Decoder, Packet, PacketData, ParserLimits, ROOT_NAMESPACE};
 use serde::Serialize;
 

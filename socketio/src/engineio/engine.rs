@@ -18,12 +18,27 @@ use super::socket::{DisconnectReason, Handshake, Message, Sid, Socket, Transport
 /// that may have raced the close packet.
 const CLIENT_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// An open session: the engine socket and what the handler keeps for it.
+pub(crate) struct Session<C> {
+    pub(crate) socket: Arc<Socket>,
+    pub(crate) connection: C,
+}
+
+impl<C: Clone> Clone for Session<C> {
+    fn clone(&self) -> Self {
+        Session {
+            socket: self.socket.clone(),
+            connection: self.connection.clone(),
+        }
+    }
+}
+
 /// Shared state of one engine: settings, handler and open sessions.
-pub(crate) struct Engine<H> {
+pub(crate) struct Engine<H: EngineHandler> {
     pub(crate) config: EngineConfig,
     pub(crate) cors: Cors,
     pub(crate) handler: H,
-    sessions: RwLock<HashMap<Sid, Arc<Socket>>>,
+    sessions: RwLock<HashMap<Sid, Session<H::Connection>>>,
     /// Sessions open or being opened; what [`EngineConfig::max_sessions`] caps.
     open: AtomicUsize,
 }
@@ -48,7 +63,7 @@ impl<H: EngineHandler> Engine<H> {
         })
     }
 
-    pub(crate) fn get(&self, sid: &str) -> Option<Arc<Socket>> {
+    pub(crate) fn get(&self, sid: &str) -> Option<Session<H::Connection>> {
         let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
         sessions.get(sid).cloned()
     }
@@ -58,8 +73,8 @@ impl<H: EngineHandler> Engine<H> {
         let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
         sessions
             .values()
-            .filter(|socket| !socket.is_closed())
-            .cloned()
+            .filter(|session| !session.socket.is_closed())
+            .map(|session| session.socket.clone())
             .collect()
     }
 
@@ -68,19 +83,20 @@ impl<H: EngineHandler> Engine<H> {
         self: &Arc<Self>,
         transport: TransportKind,
         handshake: Handshake,
-    ) -> Result<Arc<Socket>, EngineError> {
+    ) -> Result<Session<H::Connection>, EngineError> {
         let slot = SessionSlot::take(&self.open, self.config.max_sessions)?;
         let socket = Socket::new(transport, handshake, self.config.queue_capacity);
-        self.handler.on_connect(&socket).await?;
+        let connection = self.handler.on_connect(&socket).await?;
         // From here the slot belongs to the session; run_lifecycle gives it back.
         slot.keep();
+        let session = Session { socket, connection };
         {
             let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
-            sessions.insert(socket.sid().clone(), socket.clone());
+            sessions.insert(session.socket.sid().clone(), session.clone());
         }
-        tracing::debug!(sid = %socket.sid(), transport = transport.as_str(), "session opened");
-        tokio::spawn(self.clone().run_lifecycle(socket.clone()));
-        Ok(socket)
+        tracing::debug!(sid = %session.socket.sid(), transport = transport.as_str(), "session opened");
+        tokio::spawn(self.clone().run_lifecycle(session.clone()));
+        Ok(session)
     }
 
     /// The `0{…}` open packet for a session on `transport`.
@@ -103,18 +119,21 @@ impl<H: EngineHandler> Engine<H> {
 
     /// Heartbeat, connect timeout and cleanup of one session: the only task a session owns
     /// besides its transport. Pings reuse a static frame, so a heartbeat allocates nothing.
-    async fn run_lifecycle(self: Arc<Self>, socket: Arc<Socket>) {
+    async fn run_lifecycle(self: Arc<Self>, session: Session<H::Connection>) {
+        let socket = &session.socket;
         let connect_deadline = self.config.connect_timeout.map(|t| Instant::now() + t);
         let reason = tokio::select! {
             reason = socket.closed() => reason,
-            () = self.heartbeat(&socket) => socket.closed().await,
-            () = Self::connect_timeout(&socket, connect_deadline) => socket.closed().await,
+            () = self.heartbeat(socket) => socket.closed().await,
+            () = Self::connect_timeout(socket, connect_deadline) => socket.closed().await,
         };
         tracing::debug!(sid = %socket.sid(), reason = %reason, "session closed");
         // A closed session no longer counts against max_sessions, even while its sid stays
         // known for a last poll.
         self.open.fetch_sub(1, Ordering::AcqRel);
-        self.handler.on_disconnect(&socket, reason).await;
+        self.handler
+            .on_disconnect(socket, &session.connection, reason)
+            .await;
         if socket.transport() == TransportKind::Polling {
             // Give a poll the chance to hand the close packet (or, after the client's own
             // close, a noop) to the client before the sid stops being known.
@@ -171,13 +190,16 @@ impl<H: EngineHandler> Engine<H> {
     }
 
     /// Handles one packet from the client, whatever the transport.
-    pub(crate) async fn on_packet(&self, socket: &Arc<Socket>, packet: Packet) -> Flow {
+    pub(crate) async fn on_packet(&self, session: &Session<H::Connection>, packet: Packet) -> Flow {
+        let Session { socket, connection } = session;
         match packet {
             Packet::Message(text) => {
-                self.handler.on_message(socket, Message::Text(text)).await;
+                let message = Message::Text(text);
+                self.handler.on_message(socket, connection, message).await;
             }
             Packet::Binary(data) => {
-                self.handler.on_message(socket, Message::Binary(data)).await;
+                let message = Message::Binary(data);
+                self.handler.on_message(socket, connection, message).await;
             }
             Packet::Pong(_) => socket.pong_received(),
             Packet::Ping(data) if data.is_empty() => {

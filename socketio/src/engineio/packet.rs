@@ -149,6 +149,15 @@ impl Packet {
     }
 }
 
+/// Frames that go out together: one frame, or a binary Socket.IO packet's text frame and its
+/// attachments, which must not be split. Encoded once, shared by every recipient.
+#[derive(Debug, Clone)]
+pub(crate) enum Frames {
+    One(Frame),
+    /// A binary packet: its text frame and attachments, which must stay together.
+    Group(std::sync::Arc<[Frame]>),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,8 @@ impl fmt::Debug for Callbacks {
 }
 
 impl EngineHandler for Callbacks {
+    type Connection = ();
+
     async fn on_connect(&self, socket: &Arc<Socket>) -> Result<(), ConnectRejection> {
         match &self.connect {
             Some(connect) => connect(socket.clone()).await,
@@ -43,13 +45,13 @@ impl EngineHandler for Callbacks {
         }
     }
 
-    async fn on_message(&self, socket: &Arc<Socket>, message: Message) {
+    async fn on_message(&self, socket: &Arc<Socket>, (): &(), message: Message) {
         if let Some(on_message) = &self.message {
             on_message(socket.clone(), message).await;
         }
     }
 
-    async fn on_disconnect(&self, socket: &Arc<Socket>, reason: DisconnectReason) {
+    async fn on_disconnect(&self, socket: &Arc<Socket>, (): &(), reason: DisconnectReason) {
         if let Some(disconnect) = &self.disconnect {
             disconnect(socket.clone(), reason).await;
         }
@@ -127,11 +129,11 @@ impl EngineIoBuilder {
 
 /// A running Engine.IO server: a cheap, cloneable handle to its sessions, and the source of
 /// the axum router or tower layer that serves it.
-pub struct EngineIo<H = Callbacks> {
+pub struct EngineIo<H: EngineHandler = Callbacks> {
     engine: Arc<Engine<H>>,
 }
 
-impl<H> Clone for EngineIo<H> {
+impl<H: EngineHandler> Clone for EngineIo<H> {
     fn clone(&self) -> Self {
         EngineIo {
             engine: self.engine.clone(),
@@ -139,7 +141,7 @@ impl<H> Clone for EngineIo<H> {
     }
 }
 
-impl<H> fmt::Debug for EngineIo<H> {
+impl<H: EngineHandler> fmt::Debug for EngineIo<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EngineIo")
             .field("path", &self.engine.config.path)
@@ -182,7 +184,10 @@ impl<H: EngineHandler> EngineIo<H> {
 
     /// The open session `sid`, if any.
     pub fn socket(&self, sid: &str) -> Option<Arc<Socket>> {
-        self.engine.get(sid).filter(|socket| !socket.is_closed())
+        self.engine
+            .get(sid)
+            .map(|session| session.socket)
+            .filter(|socket| !socket.is_closed())
     }
 
     /// Every open session.

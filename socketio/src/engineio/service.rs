@@ -31,12 +31,12 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 ///
 /// Made by [`EngineIo::layer`](super::EngineIo::layer) or
 /// [`EngineIo::service`](super::EngineIo::service).
-pub struct EngineService<H, S = NotFound> {
+pub struct EngineService<H: EngineHandler, S = NotFound> {
     engine: Arc<Engine<H>>,
     inner: S,
 }
 
-impl<H, S: Clone> Clone for EngineService<H, S> {
+impl<H: EngineHandler, S: Clone> Clone for EngineService<H, S> {
     fn clone(&self) -> Self {
         EngineService {
             engine: self.engine.clone(),
@@ -45,18 +45,18 @@ impl<H, S: Clone> Clone for EngineService<H, S> {
     }
 }
 
-impl<H, S> EngineService<H, S> {
+impl<H: EngineHandler, S> EngineService<H, S> {
     pub(crate) fn new(engine: Arc<Engine<H>>, inner: S) -> Self {
         EngineService { engine, inner }
     }
 }
 
 /// A [`tower_layer::Layer`] that puts the engine in front of a service.
-pub struct EngineLayer<H> {
+pub struct EngineLayer<H: EngineHandler> {
     engine: Arc<Engine<H>>,
 }
 
-impl<H> Clone for EngineLayer<H> {
+impl<H: EngineHandler> Clone for EngineLayer<H> {
     fn clone(&self) -> Self {
         EngineLayer {
             engine: self.engine.clone(),
@@ -64,13 +64,13 @@ impl<H> Clone for EngineLayer<H> {
     }
 }
 
-impl<H> EngineLayer<H> {
+impl<H: EngineHandler> EngineLayer<H> {
     pub(crate) fn new(engine: Arc<Engine<H>>) -> Self {
         EngineLayer { engine }
     }
 }
 
-impl<H, S> tower_layer::Layer<S> for EngineLayer<H> {
+impl<H: EngineHandler, S> tower_layer::Layer<S> for EngineLayer<H> {
     type Service = EngineService<H, S>;
     fn layer(&self, inner: S) -> Self::Service {
         EngineService::new(self.engine.clone(), inner)
@@ -194,38 +194,39 @@ where
         if request.method() != Method::GET {
             return Err(EngineError::BadHandshakeMethod);
         }
-        let (socket, mut response) = match transport {
+        let (session, mut response) = match transport {
             TransportKind::Polling => {
                 polling::handshake(engine, handshake_of(&request), framing).await?
             }
             TransportKind::WebSocket => {
                 let response = websocket::accept(request.headers())?;
                 let on_upgrade = hyper::upgrade::on(&mut request);
-                let socket = engine
+                let session = engine
                     .open_session(TransportKind::WebSocket, handshake_of(&request))
                     .await?;
                 tokio::spawn(websocket::serve_new(
                     engine.clone(),
-                    socket.clone(),
+                    session.clone(),
                     on_upgrade,
                 ));
-                (socket, response)
+                (session, response)
             }
         };
-        set_cookie(engine, &socket, &mut response);
+        set_cookie(engine, &session.socket, &mut response);
         return Ok(response);
     };
 
-    let socket = engine.get(sid).ok_or(EngineError::UnknownSid)?;
+    let session = engine.get(sid).ok_or(EngineError::UnknownSid)?;
+    let socket = &session.socket;
     if socket.ping_timed_out() {
         return Err(EngineError::UnknownSid);
     }
     match transport {
         TransportKind::Polling => match *request.method() {
-            Method::GET => polling::poll(engine, &socket, framing, request.headers()).await,
+            Method::GET => polling::poll(engine, socket, framing, request.headers()).await,
             Method::POST => {
                 let (parts, body) = request.into_parts();
-                polling::post(engine, &socket, framing, &parts.headers, body).await
+                polling::post(engine, &session, framing, &parts.headers, body).await
             }
             _ => Err(EngineError::MethodNotAllowed),
         },
@@ -239,7 +240,12 @@ where
             let response = websocket::accept(request.headers())?;
             let on_upgrade = hyper::upgrade::on(&mut request);
             if socket.state() == TransportState::Polling && socket.claim_probe() {
-                tokio::spawn(websocket::serve_upgrade(engine.clone(), socket, on_upgrade));
+                let session = session.clone();
+                tokio::spawn(websocket::serve_upgrade(
+                    engine.clone(),
+                    session,
+                    on_upgrade,
+                ));
             } else {
                 tokio::spawn(websocket::close_extra(
                     on_upgrade,
@@ -263,7 +269,11 @@ fn handshake_of<B>(request: &Request<B>) -> Handshake {
     }
 }
 
-fn set_cookie<H>(engine: &Engine<H>, socket: &Socket, response: &mut Response<Body>) {
+fn set_cookie<H: EngineHandler>(
+    engine: &Engine<H>,
+    socket: &Socket,
+    response: &mut Response<Body>,
+) {
     let cookie = engine.config.cookie.as_ref();
     if let Some(value) = cookie.and_then(|c| c.header_value(socket.sid().as_str())) {
         response.headers_mut().append(header::SET_COOKIE, value);

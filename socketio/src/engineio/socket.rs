@@ -1,6 +1,5 @@
 //! One Engine.IO session: its id, outbound queue, transport state and close reason.
 
-use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -244,8 +243,6 @@ pub struct Socket {
     /// A long-polling GET is waiting for packets right now.
     pub(crate) poll_waiting: AtomicBool,
     session: SessionStore,
-    /// State of the layer above (Socket.IO's per-connection state), set once.
-    pub(crate) upper: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for Socket {
@@ -285,7 +282,6 @@ impl Socket {
             ready: AtomicBool::new(false),
             poll_waiting: AtomicBool::new(false),
             session: SessionStore::default(),
-            upper: OnceLock::new(),
         })
     }
 
@@ -368,11 +364,11 @@ impl Socket {
     /// Queues frames encoded by the Socket.IO layer.
     pub(crate) fn send_frame_group(
         &self,
-        frames: &crate::ns::payload::Frames,
+        frames: &crate::engineio::packet::Frames,
     ) -> Result<(), SendError> {
         match frames {
-            crate::ns::payload::Frames::One(frame) => self.send_frame(frame.clone()),
-            crate::ns::payload::Frames::Group(group) => self.send_group(group.clone()),
+            crate::engineio::packet::Frames::One(frame) => self.send_frame(frame.clone()),
+            crate::engineio::packet::Frames::Group(group) => self.send_group(group.clone()),
         }
     }
 

@@ -10,10 +10,10 @@ use std::sync::{Arc, OnceLock};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::args::Payload;
 use crate::args::{self, SerdeError};
 use crate::ns::ack::AckSender;
 use crate::ns::namespace::ConnectError;
-use crate::ns::payload::Payload;
 use crate::ns::socket::{DisconnectReason, Socket};
 
 /// The future a generated handler returns.

@@ -6,9 +6,9 @@ use serde::de::DeserializeOwned;
 
 use super::call::{Call, CallError, ServerSide, Side};
 use crate::args;
+use crate::args::Payload;
 use crate::engineio::Handshake;
 use crate::ns::ack::AckSender;
-use crate::ns::payload::Payload;
 use crate::ns::socket::{DisconnectReason, Socket};
 
 /// A handler parameter. `M` only tells the two families apart: [`ViaExtractor`] for values

@@ -23,8 +23,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
+use crate::args::Payload;
 use crate::manager::BroadcastTarget;
-use crate::ns::payload::Payload;
 use crate::parser::binary::check_placeholders;
 
 /// Why a bus message was ignored.

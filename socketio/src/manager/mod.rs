@@ -9,6 +9,7 @@ mod cluster;
 mod emitter;
 pub(crate) mod local;
 pub(crate) mod message;
+mod node;
 mod pubsub;
 #[cfg(feature = "redis")]
 mod redis;
@@ -24,19 +25,19 @@ pub use emitter::Emitter;
 #[cfg(feature = "redis")]
 pub use emitter::RedisEmitter;
 pub use local::LocalManager;
+pub use node::ServerNode;
+pub(crate) use node::{LocalAcks, LocalNode};
 pub use pubsub::{BusStats, PubSubManager, PubSubManagerBuilder};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisBus;
 
-use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::args::Payload;
 use crate::engineio::Sid;
-use crate::ns::payload::Payload;
-use crate::server::glue::Namespaces;
 
 /// Who a broadcast is for, within one namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -191,29 +192,3 @@ pub enum ClusterOp<'a> {
 /// Replies from clients on other nodes to an emit with ack, as `(room, reply)`; see
 /// [`Manager::publish_with_ack`].
 pub type RemoteAcks = mpsc::Receiver<(String, Payload)>;
-
-/// The server a manager serves, as [`Manager::attach`] receives it. It does not keep the
-/// server alive.
-#[derive(Clone)]
-pub struct ServerNode {
-    namespaces: Weak<Namespaces>,
-}
-
-impl std::fmt::Debug for ServerNode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerNode").finish_non_exhaustive()
-    }
-}
-
-impl ServerNode {
-    pub(crate) fn new(namespaces: &Arc<Namespaces>) -> Self {
-        ServerNode {
-            namespaces: Arc::downgrade(namespaces),
-        }
-    }
-
-    /// The server's namespaces while it is alive.
-    pub(crate) fn namespaces(&self) -> Option<Arc<Namespaces>> {
-        self.namespaces.upgrade()
-    }
-}

@@ -2,5 +2,4 @@
 
 pub(crate) mod ack;
 pub(crate) mod namespace;
-pub(crate) mod payload;
 pub(crate) mod socket;

@@ -10,8 +10,8 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 use super::ack::AckSender;
-use super::payload::Payload;
 use super::socket::{DisconnectReason, Socket};
+use crate::args::Payload;
 use crate::engineio::Sid;
 use crate::manager::{BroadcastTarget, Manager};
 

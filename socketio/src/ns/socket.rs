@@ -3,21 +3,21 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::namespace::Namespace;
-use super::payload::{Frames, Payload};
+use crate::args::Payload;
 use crate::args::{
     AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, WithTimeout,
     decode_reply,
 };
+use crate::engineio::packet::Frames;
 use crate::engineio::session::SessionStore;
 use crate::engineio::{self, SendError, Sid, TransportKind};
-use crate::operators::BroadcastOperator;
 use crate::parser::Packet;
 use serde::Serialize;
 
@@ -66,6 +66,13 @@ impl fmt::Display for DisconnectReason {
     }
 }
 
+/// The client connection a socket belongs to, as far as the socket needs it: a socket that
+/// the server disconnects takes itself off its connection. The layer above implements it.
+pub(crate) trait Connection: Send + Sync {
+    /// Forgets this connection's socket in `namespace`.
+    fn forget_socket(&self, namespace: &str);
+}
+
 /// Where a socket is in its life.
 #[derive(Debug)]
 enum Phase {
@@ -80,6 +87,7 @@ pub struct Socket {
     id: Sid,
     ns: Arc<Namespace>,
     engine: Arc<engineio::Socket>,
+    connection: Weak<dyn Connection>,
     auth: Value,
     /// Whether the CONNECT carried an auth payload (`auth` is `{}` otherwise).
     auth_sent: bool,
@@ -102,11 +110,13 @@ impl Socket {
         ns: Arc<Namespace>,
         engine: Arc<engineio::Socket>,
         auth: Option<Value>,
+        connection: Weak<dyn Connection>,
     ) -> Arc<Self> {
         Arc::new(Socket {
             id: Sid::generate(),
             ns,
             engine,
+            connection,
             auth_sent: auth.is_some(),
             auth: auth.unwrap_or_else(|| Value::Object(Default::default())),
             phase: Mutex::new(Phase::Connecting(Vec::new())),
@@ -319,25 +329,12 @@ impl Socket {
         self.ns.rooms_of(&self.id)
     }
 
-    /// A broadcast to `room` that skips this socket.
-    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.broadcast().to(room)
-    }
-
-    /// Every socket of this namespace, this one included.
-    pub fn namespace_sockets(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.ns.clone())
-    }
-
-    /// A broadcast to the whole namespace that skips this socket.
-    pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.ns.clone()).skip(self.id.clone())
-    }
-
     /// Disconnects this socket from its namespace; the client is told.
     pub fn disconnect(self: &Arc<Self>) {
         let _ = self.send_packet(Packet::disconnect(self.namespace()));
-        crate::server::glue::forget_socket(&self.engine, self.namespace());
+        if let Some(connection) = self.connection.upgrade() {
+            connection.forget_socket(self.namespace());
+        }
         let socket = self.clone();
         tokio::spawn(async move { socket.close(DisconnectReason::ServerDisconnect).await });
     }
@@ -362,7 +359,7 @@ impl Socket {
 
     /// Encodes and queues one packet for this client.
     pub(crate) fn send_packet(&self, packet: Packet) -> Result<(), SendError> {
-        self.send_frames(&Frames::encode(packet))
+        self.send_frames(&packet.into_frames())
     }
 
     /// Queues frames that may be shared with other sockets (a broadcast).
@@ -404,7 +401,7 @@ impl Socket {
                 return;
             }
         };
-        let _ = match (Frames::encode(reply), pause) {
+        let _ = match (reply.into_frames(), pause) {
             (Frames::One(frame), Some(pause)) => self.engine.send_frame_then_pause(frame, pause),
             (frames, _) => self.send_now(&frames),
         };

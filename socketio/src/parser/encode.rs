@@ -6,6 +6,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::packet::{Packet, PacketData, ROOT_NAMESPACE};
+use crate::engineio::packet::{Frame, Frames};
 
 /// An encoded packet: one text frame followed by its binary frames.
 ///
@@ -96,4 +97,19 @@ fn write_array(out: &mut String, items: &[Value]) {
         write_json(out, item);
     }
     out.push(']');
+}
+
+impl Packet {
+    /// Encodes the packet once into the Engine.IO frames that carry it.
+    pub(crate) fn into_frames(self) -> Frames {
+        let Encoded { text, attachments } = self.into_encoded();
+        let head = Frame::message(&text);
+        if attachments.is_empty() {
+            return Frames::One(head);
+        }
+        let frames: Vec<Frame> = std::iter::once(head)
+            .chain(attachments.into_iter().map(Frame::Binary))
+            .collect();
+        Frames::Group(frames.into())
+    }
 }

@@ -9,10 +9,10 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::args::Payload;
 use crate::engineio::{self, ConnectRejection, EngineHandler, Message};
 use crate::ns::namespace::ConnectRefusal;
-use crate::ns::payload::{Frames, Payload};
-use crate::ns::socket::{DisconnectReason, Socket};
+use crate::ns::socket::{Connection, DisconnectReason, Socket};
 use crate::parser::{DecodeStatus, Decoder, Packet, PacketData};
 
 /// Packets of one connection waiting for their turn; bounded, so a client that floods the
@@ -64,15 +64,17 @@ enum Inbound {
     },
 }
 
-/// Socket.IO state of one Engine.IO connection.
-struct Conn {
+/// Socket.IO's state for one Engine.IO connection (its packet decoder, its sockets by
+/// namespace and its handler queue): the [`EngineHandler::Connection`] of
+/// [`SocketIoHandler`]. Opaque; only the engine holds it.
+pub struct SocketIoConnection {
     decoder: Mutex<Decoder>,
     sockets: Mutex<HashMap<String, Arc<Socket>>>,
     inbound: Mutex<Option<mpsc::Sender<Inbound>>>,
     parse_error: AtomicBool,
 }
 
-impl Conn {
+impl SocketIoConnection {
     fn socket(&self, namespace: &str) -> Option<Arc<Socket>> {
         lock(&self.sockets).get(namespace).cloned()
     }
@@ -89,38 +91,41 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn conn_of(engine: &engineio::Socket) -> Option<Arc<Conn>> {
-    engine.upper.get()?.clone().downcast::<Conn>().ok()
-}
-
-/// Forgets the socket of `namespace` on this connection (after a server-side disconnect).
-pub(crate) fn forget_socket(engine: &engineio::Socket, namespace: &str) {
-    if let Some(conn) = conn_of(engine) {
-        lock(&conn.sockets).remove(namespace);
+impl Connection for SocketIoConnection {
+    fn forget_socket(&self, namespace: &str) {
+        lock(&self.sockets).remove(namespace);
     }
 }
 
 impl EngineHandler for SocketIoHandler {
-    async fn on_connect(&self, engine: &Arc<engineio::Socket>) -> Result<(), ConnectRejection> {
+    type Connection = Arc<SocketIoConnection>;
+
+    async fn on_connect(
+        &self,
+        engine: &Arc<engineio::Socket>,
+    ) -> Result<Arc<SocketIoConnection>, ConnectRejection> {
         let (sender, receiver) = mpsc::channel(INBOUND_CAPACITY);
-        let conn = Arc::new(Conn {
+        let conn = Arc::new(SocketIoConnection {
             decoder: Mutex::new(Decoder::with_limits(*self.namespaces.parser_limits())),
             sockets: Mutex::new(HashMap::new()),
             inbound: Mutex::new(Some(sender)),
             parse_error: AtomicBool::new(false),
         });
-        let _ = engine.upper.set(conn.clone());
         tokio::spawn(run_handlers(
             self.namespaces.clone(),
             Arc::downgrade(engine),
             Arc::downgrade(&conn),
             receiver,
         ));
-        Ok(())
+        Ok(conn)
     }
 
-    async fn on_message(&self, engine: &Arc<engineio::Socket>, message: Message) {
-        let Some(conn) = conn_of(engine) else { return };
+    async fn on_message(
+        &self,
+        engine: &Arc<engineio::Socket>,
+        conn: &Arc<SocketIoConnection>,
+        message: Message,
+    ) {
         let status = {
             let mut decoder = lock(&conn.decoder);
             match message {
@@ -172,10 +177,10 @@ impl EngineHandler for SocketIoHandler {
 
     async fn on_disconnect(
         &self,
-        engine: &Arc<engineio::Socket>,
+        _engine: &Arc<engineio::Socket>,
+        conn: &Arc<SocketIoConnection>,
         reason: engineio::DisconnectReason,
     ) {
-        let Some(conn) = conn_of(engine) else { return };
         let reason = if conn.parse_error.load(Ordering::Acquire) {
             DisconnectReason::ParseError
         } else {
@@ -191,10 +196,11 @@ impl EngineHandler for SocketIoHandler {
         let queued =
             sender.is_some_and(|sender| sender.try_send(Inbound::Closed { reason }).is_ok());
         if !queued {
-            close_all(&conn, reason).await;
+            close_all(conn, reason).await;
             return;
         }
         // A handler that does not finish must not keep the connection's sockets open.
+        let conn = conn.clone();
         tokio::spawn(async move {
             tokio::time::sleep(CLOSE_GRACE).await;
             close_all(&conn, reason).await;
@@ -203,7 +209,7 @@ impl EngineHandler for SocketIoHandler {
 }
 
 /// Closes every socket of a connection that ended.
-async fn close_all(conn: &Conn, reason: DisconnectReason) {
+async fn close_all(conn: &SocketIoConnection, reason: DisconnectReason) {
     let sockets: Vec<Arc<Socket>> = lock(&conn.sockets).drain().map(|(_, s)| s).collect();
     for socket in sockets {
         socket.close(reason).await;
@@ -228,7 +234,7 @@ fn socket_reason(reason: engineio::DisconnectReason) -> DisconnectReason {
 async fn run_handlers(
     namespaces: Arc<Namespaces>,
     engine: Weak<engineio::Socket>,
-    conn: Weak<Conn>,
+    conn: Weak<SocketIoConnection>,
     mut inbound: mpsc::Receiver<Inbound>,
 ) {
     while let Some(item) = inbound.recv().await {
@@ -268,7 +274,7 @@ async fn run_handlers(
 async fn connect(
     namespaces: &Namespaces,
     engine: &Arc<engineio::Socket>,
-    conn: &Conn,
+    conn: &Arc<SocketIoConnection>,
     namespace: String,
     auth: Option<Value>,
 ) {
@@ -276,13 +282,14 @@ async fn connect(
         return;
     }
     let refuse = |data: Value| {
-        let _ = engine.send_frame_group(&Frames::encode(Packet::connect_error(&namespace, data)));
+        let _ = engine.send_frame_group(&Packet::connect_error(&namespace, data).into_frames());
     };
     let Some(ns) = namespaces.resolve(&namespace) else {
         refuse(serde_json::json!({ "message": "Invalid namespace" }));
         return;
     };
-    let socket = Socket::new(ns.clone(), engine.clone(), auth);
+    let home: Weak<dyn Connection> = Arc::downgrade(conn) as Weak<SocketIoConnection>;
+    let socket = Socket::new(ns.clone(), engine.clone(), auth, home);
     match ns.connect(&socket, namespaces.connect_options()).await {
         Ok(()) => {}
         Err(ConnectRefusal::BeforeConnect(err)) => {

@@ -1,6 +1,7 @@
 //! The Socket.IO server: builder, cloneable handle, and the axum router / tower layer.
 
 pub(crate) mod glue;
+mod node;
 mod registry;
 
 use std::any::TypeId;
@@ -272,7 +273,7 @@ impl SocketIoBuilder {
         ));
         namespaces
             .manager()
-            .attach(crate::manager::ServerNode::new(&namespaces));
+            .attach(crate::manager::ServerNode::new(local_node(&namespaces)));
         let engine = EngineIo::with_handler(self.config, SocketIoHandler::new(namespaces.clone()));
         let io = SocketIo { namespaces, engine };
         context.set_server(Box::new(io.downgrade()));
@@ -420,4 +421,10 @@ impl SocketIo {
     pub fn service(&self) -> EngineService<SocketIoHandler, NotFound> {
         self.engine.service()
     }
+}
+
+/// The view of this server a manager gets: its own sockets, without keeping them alive.
+fn local_node(namespaces: &Arc<Namespaces>) -> Weak<dyn crate::manager::LocalNode> {
+    let weak: Weak<Namespaces> = Arc::downgrade(namespaces);
+    weak
 }

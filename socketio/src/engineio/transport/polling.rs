@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, Response, header};
 use http_body_util::{BodyExt, Limited};
 
 use crate::engineio::config::TransportKind;
-use crate::engineio::engine::{Engine, Flow};
+use crate::engineio::engine::{Engine, Flow, Session};
 use crate::engineio::error::EngineError;
 use crate::engineio::handler::EngineHandler;
 use crate::engineio::packet::Frame;
@@ -33,14 +33,14 @@ pub(crate) async fn handshake<H: EngineHandler>(
     engine: &Arc<Engine<H>>,
     handshake: Handshake,
     framing: Framing,
-) -> Result<(Arc<Socket>, Response<Body>), EngineError> {
+) -> Result<(Session<H::Connection>, Response<Body>), EngineError> {
     let accept_encoding = handshake.headers.get(header::ACCEPT_ENCODING).cloned();
-    let socket = engine
+    let session = engine
         .open_session(TransportKind::Polling, handshake)
         .await?;
-    let open = engine.open_packet(&socket, TransportKind::Polling);
+    let open = engine.open_packet(&session.socket, TransportKind::Polling);
     let response = respond(engine, &[open], framing, accept_encoding.as_ref());
-    Ok((socket, response))
+    Ok((session, response))
 }
 
 /// A GET on an open session: waits for packets and answers with up to 16 of them.
@@ -173,7 +173,7 @@ fn final_poll<H: EngineHandler>(
 /// the `ok`, so a client's next GET sees them.
 pub(crate) async fn post<H, B>(
     engine: &Engine<H>,
-    socket: &Arc<Socket>,
+    session: &Session<H::Connection>,
     framing: Framing,
     headers: &HeaderMap,
     body: B,
@@ -183,6 +183,7 @@ where
     B: http_body::Body<Data = Bytes> + Send,
     B::Error: Into<BoxError>,
 {
+    let socket = &session.socket;
     match socket.state() {
         TransportState::Polling | TransportState::Upgrading => {}
         TransportState::WebSocket => {
@@ -222,7 +223,7 @@ where
         }
     };
     for packet in packets {
-        if engine.on_packet(socket, packet).await == Flow::Stop {
+        if engine.on_packet(session, packet).await == Flow::Stop {
             break;
         }
     }
@@ -268,7 +269,7 @@ fn jsonp_form_data(body: &[u8]) -> Option<Bytes> {
 }
 
 /// Builds a response body from frames: JSONP-wrapped if asked, compressed when worth it.
-fn respond<H>(
+fn respond<H: EngineHandler>(
     engine: &Engine<H>,
     frames: &[Frame],
     framing: Framing,

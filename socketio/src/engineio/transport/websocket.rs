@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use crate::engineio::config::TransportKind;
-use crate::engineio::engine::{Engine, Flow};
+use crate::engineio::engine::{Engine, Flow, Session};
 use crate::engineio::error::EngineError;
 use crate::engineio::handler::EngineHandler;
 use crate::engineio::packet::{Frame, Packet};
@@ -103,38 +103,40 @@ async fn into_websocket(on_upgrade: OnUpgrade, max_payload: usize) -> Option<Ws>
 /// Runs a session that was opened over WebSocket: open packet first, then the session.
 pub(crate) async fn serve_new<H: EngineHandler>(
     engine: Arc<Engine<H>>,
-    socket: Arc<Socket>,
+    session: Session<H::Connection>,
     on_upgrade: OnUpgrade,
 ) {
+    let socket = &session.socket;
     let Some(mut ws) = into_websocket(on_upgrade, engine.config.max_payload).await else {
         socket.close(DisconnectReason::TransportError);
         return;
     };
-    let open = engine.open_packet(&socket, TransportKind::WebSocket);
+    let open = engine.open_packet(socket, TransportKind::WebSocket);
     if ws.send(to_ws_message(open)).await.is_err() {
         socket.close(DisconnectReason::TransportClose);
         return;
     }
-    run_session(&engine, socket, ws).await;
+    run_session(&engine, &session, ws).await;
 }
 
 /// Runs the probe of a polling session and, when the client sends `5`, takes over the
 /// session. A failed probe leaves the session on polling.
 pub(crate) async fn serve_upgrade<H: EngineHandler>(
     engine: Arc<Engine<H>>,
-    socket: Arc<Socket>,
+    session: Session<H::Connection>,
     on_upgrade: OnUpgrade,
 ) {
+    let socket = &session.socket;
     let Some(mut ws) = into_websocket(on_upgrade, engine.config.max_payload).await else {
         socket.release_probe();
         return;
     };
-    let probe = tokio::time::timeout(engine.config.upgrade_timeout, probe(&socket, &mut ws));
+    let probe = tokio::time::timeout(engine.config.upgrade_timeout, probe(socket, &mut ws));
     match probe.await.unwrap_or(Err("upgrade timed out")) {
         Ok(()) => {
             socket.set_state(TransportState::WebSocket);
             tracing::debug!(sid = %socket.sid(), "upgraded to websocket");
-            run_session(&engine, socket, ws).await;
+            run_session(&engine, &session, ws).await;
         }
         Err(reason) => {
             tracing::debug!(sid = %socket.sid(), reason, "upgrade failed");
@@ -198,10 +200,15 @@ async fn probe(socket: &Socket, ws: &mut Ws) -> Result<(), &'static str> {
 }
 
 /// Reads and writes an established WebSocket session until it closes.
-async fn run_session<H: EngineHandler>(engine: &Engine<H>, socket: Arc<Socket>, ws: Ws) {
+async fn run_session<H: EngineHandler>(
+    engine: &Engine<H>,
+    session: &Session<H::Connection>,
+    ws: Ws,
+) {
+    let socket = &session.socket;
     let (sink, stream) = ws.split();
     let mut writer = tokio::spawn(write_loop(socket.clone(), sink));
-    read_loop(engine, &socket, stream).await;
+    read_loop(engine, session, stream).await;
     // The session is over: the writer sends what is still queued and the close frame, but a
     // client that stopped reading would hold it (and the connection) forever.
     if tokio::time::timeout(CLOSE_GRACE, &mut writer)
@@ -215,9 +222,10 @@ async fn run_session<H: EngineHandler>(engine: &Engine<H>, socket: Arc<Socket>, 
 
 async fn read_loop<H: EngineHandler>(
     engine: &Engine<H>,
-    socket: &Arc<Socket>,
+    session: &Session<H::Connection>,
     mut stream: SplitStream<Ws>,
 ) {
+    let socket = &session.socket;
     let closed = socket.closed();
     tokio::pin!(closed);
     loop {
@@ -248,7 +256,7 @@ async fn read_loop<H: EngineHandler>(
                 return;
             }
         };
-        if engine.on_packet(socket, packet).await == Flow::Stop {
+        if engine.on_packet(session, packet).await == Flow::Stop {
             return;
         }
     }

@@ -1,15 +1,10 @@
 //! Applying what other nodes publish on the main channel to this node's sockets, and sending
 //! the replies of this node's clients back to the node that asked.
 
-use std::sync::Arc;
-
 use super::{BusStats, Outgoing, Shared};
+use crate::args::Payload;
 use crate::manager::message::{BusMessage, CallbackRef, Selection};
-use crate::manager::{BroadcastTarget, ServerNode};
-use crate::ns::namespace::Namespace;
-use crate::ns::payload::Payload;
-use crate::operators::BroadcastOperator;
-use crate::server::glue::Namespaces;
+use crate::manager::{BroadcastTarget, LocalNode, ServerNode};
 
 impl Shared {
     /// Applies one message from the bus to this node's sockets.
@@ -32,10 +27,10 @@ impl Shared {
             BusStats::add(&self.stats.ignored);
             return;
         }
-        let Some(namespaces) = server.namespaces() else {
+        let Some(node) = server.local() else {
             return;
         };
-        if self.apply_message(&namespaces, message) {
+        if self.apply_message(node.as_ref(), message) {
             BusStats::add(&self.stats.received);
         } else {
             BusStats::add(&self.stats.ignored);
@@ -44,8 +39,7 @@ impl Shared {
 
     /// Applies a parsed message; `false` when it concerned nothing here (an unknown
     /// namespace, an ack nobody waits for).
-    fn apply_message(&self, namespaces: &Namespaces, message: BusMessage) -> bool {
-        let namespace_of = |name: &str| namespaces.get(name);
+    fn apply_message(&self, node: &dyn LocalNode, message: BusMessage) -> bool {
         match message {
             BusMessage::Emit {
                 host_id,
@@ -58,9 +52,6 @@ impl Shared {
                 callback,
                 volatile,
             } => {
-                let Some(ns) = namespace_of(&namespace) else {
-                    return false;
-                };
                 // Every socket is in the room of its own id, so skipped sids are rooms too.
                 except.extend(skip_sids);
                 let target = BroadcastTarget {
@@ -69,17 +60,15 @@ impl Shared {
                     skip: None,
                     local: true,
                 };
-                let operator = BroadcastOperator::with_target(ns, target).volatile_if(volatile);
                 match (callback, host_id) {
                     (Some(callback), Some(asker)) => {
-                        self.deliver_with_remote_ack(&operator, &event, payload, callback, asker)
+                        let remote = RemoteAck { callback, asker };
+                        self.deliver_with_remote_ack(
+                            node, &namespace, target, &event, payload, volatile, remote,
+                        )
                     }
-                    _ => {
-                        // An already encoded payload cannot fail to encode.
-                        let _ = operator.emit(&event, payload);
-                    }
+                    _ => node.emit(&namespace, target, &event, payload, volatile),
                 }
-                true
             }
             BusMessage::Callback {
                 sid, id, payload, ..
@@ -102,59 +91,53 @@ impl Shared {
                 namespace,
                 selection,
                 ..
-            } => namespace_of(&namespace)
-                .map(|ns| local_operator(ns, &selection).disconnect())
-                .is_some(),
+            } => node.disconnect(&namespace, local_target(&selection)),
             BusMessage::EnterRoom {
                 namespace,
                 selection,
                 room,
                 ..
-            } => namespace_of(&namespace)
-                .map(|ns| local_operator(ns, &selection).join(&room))
-                .is_some(),
+            } => node.join(&namespace, local_target(&selection), &room),
             BusMessage::LeaveRoom {
                 namespace,
                 selection,
                 room,
                 ..
-            } => namespace_of(&namespace)
-                .map(|ns| local_operator(ns, &selection).leave(&room))
-                .is_some(),
+            } => node.leave(&namespace, local_target(&selection), &room),
             BusMessage::CloseRoom {
                 namespace, room, ..
-            } => namespace_of(&namespace)
-                .map(|ns| ns.close_room(&room))
-                .is_some(),
+            } => node.close_room(&namespace, &room),
         }
     }
 
-    /// Emits with an ack to this node's chosen sockets; each reply travels back to `asker`
-    /// as a `callback` message.
+    /// Emits with an ack to this node's chosen sockets; each reply travels back to the
+    /// asking node as a `callback` message. `false` when the namespace is not here.
+    #[allow(clippy::too_many_arguments)]
     fn deliver_with_remote_ack(
         &self,
-        operator: &BroadcastOperator,
+        node: &dyn LocalNode,
+        namespace: &str,
+        target: BroadcastTarget,
         event: &str,
         payload: Payload,
-        callback: CallbackRef,
-        asker: String,
-    ) {
-        // A payload is always encodable: it is already encoded.
-        let Ok(mut replies) = operator
-            .clone()
-            .timeout(self.remote_ack_timeout)
-            .emit_with_ack::<Payload>(event, payload)
+        volatile: bool,
+        remote: RemoteAck,
+    ) -> bool {
+        let timeout = self.remote_ack_timeout;
+        let Some(mut acks) =
+            node.emit_with_ack(namespace, target, event, payload, volatile, timeout)
         else {
-            return;
+            return false;
         };
-        if replies.waiting() == 0 {
-            return;
+        if acks.waiting == 0 {
+            return true;
         }
         let outbox = self.outbox.clone();
         let stats = self.stats.clone();
         tokio::spawn(async move {
             use futures_util::StreamExt;
-            while let Some((_, reply)) = replies.next().await {
+            let RemoteAck { callback, asker } = remote;
+            while let Some(reply) = acks.replies.next().await {
                 let Ok(payload) = reply else { continue };
                 let message = BusMessage::Callback {
                     host_id: asker.clone(),
@@ -169,13 +152,20 @@ impl Shared {
                 }
             }
         });
+        true
     }
 }
 
-/// This node's sockets chosen by `selection`, for operations that must not be published
-/// again.
-fn local_operator(ns: Arc<Namespace>, selection: &Selection) -> BroadcastOperator {
+/// Where the replies to a published emit with ack go: the asking node and its ack.
+struct RemoteAck {
+    callback: CallbackRef,
+    asker: String,
+}
+
+/// The target `selection` names, on this node only: an operation from the bus is never
+/// published again.
+fn local_target(selection: &Selection) -> BroadcastTarget {
     let mut target = selection.to_target();
     target.local = true;
-    BroadcastOperator::with_target(ns, target)
+    target
 }

@@ -24,8 +24,8 @@ use super::message::{BusMessage, CallbackRef, EmitRef, Names, Selection};
 use super::{
     BroadcastTarget, ClusterEmit, ClusterOp, LocalManager, Manager, RemoteAcks, ServerNode,
 };
+use crate::args::Payload;
 use crate::engineio::Sid;
-use crate::ns::payload::Payload;
 
 /// How many outgoing messages may wait for the bus before new ones are dropped (and counted).
 const PUBLISH_QUEUE: usize = 4096;
@@ -278,10 +278,10 @@ impl Manager for PubSubManager {
     ) -> BusFuture<'a, Vec<SocketInfo>> {
         Box::pin(async move {
             let shared = &self.shared;
-            let Some(namespaces) = shared.server.get().and_then(ServerNode::namespaces) else {
+            let Some(node) = shared.server.get().and_then(ServerNode::local) else {
                 return Vec::new();
             };
-            let mut sockets = shared.local_sockets(&namespaces, namespace, target);
+            let mut sockets = shared.local_sockets(node.as_ref(), namespace, target);
             if target.local {
                 return sockets;
             }

@@ -8,9 +8,7 @@ use tokio::sync::mpsc;
 
 use super::{BusStats, Outgoing, REPLIES_PER_QUERY, Shared};
 use crate::manager::cluster::{Answer, ClusterMessage, Query, SocketInfo, WireSocket};
-use crate::manager::{BroadcastTarget, Manager, ServerNode};
-use crate::operators::BroadcastOperator;
-use crate::server::glue::Namespaces;
+use crate::manager::{BroadcastTarget, LocalNode, Manager, ServerNode};
 
 impl Shared {
     fn send_cluster(&self, message: ClusterMessage) {
@@ -70,10 +68,10 @@ impl Shared {
                 request_id,
                 query,
             } => {
-                let Some(namespaces) = server.namespaces() else {
+                let Some(node) = server.local() else {
                     return;
                 };
-                let answer = self.answer(&namespaces, query);
+                let answer = self.answer(node.as_ref(), query);
                 self.send_cluster(ClusterMessage::Response {
                     host_id: self.host_id.clone(),
                     to: host_id,
@@ -104,7 +102,7 @@ impl Shared {
     }
 
     /// This node's part of a cluster-wide query.
-    fn answer(&self, namespaces: &Namespaces, query: Query) -> Answer {
+    fn answer(&self, node: &dyn LocalNode, query: Query) -> Answer {
         match query {
             Query::Sockets {
                 namespace,
@@ -117,7 +115,7 @@ impl Shared {
                     ..BroadcastTarget::default()
                 };
                 Answer::Sockets(
-                    self.local_sockets(namespaces, &namespace, &target)
+                    self.local_sockets(node, &namespace, &target)
                         .into_iter()
                         .map(|info| WireSocket {
                             id: info.id,
@@ -132,23 +130,15 @@ impl Shared {
 
     pub(super) fn local_sockets(
         &self,
-        namespaces: &Namespaces,
+        node: &dyn LocalNode,
         namespace: &str,
         target: &BroadcastTarget,
     ) -> Vec<SocketInfo> {
-        let Some(ns) = namespaces.get(namespace) else {
-            return Vec::new();
-        };
-        BroadcastOperator::with_target(ns, target.clone())
-            .sockets()
-            .iter()
-            .map(|socket| SocketInfo {
-                id: socket.id().to_string(),
-                namespace: namespace.to_owned(),
-                rooms: socket.rooms(),
-                node: self.host_id.clone(),
-            })
-            .collect()
+        let mut sockets = node.sockets(namespace, target.clone());
+        for socket in &mut sockets {
+            socket.node = self.host_id.clone();
+        }
+        sockets
     }
 
     /// Asks every live peer and gathers their answers until all answered or the request

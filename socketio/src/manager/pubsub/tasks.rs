@@ -50,13 +50,13 @@ pub(super) async fn listen(shared: Arc<Shared>, mut subscription: mpsc::Receiver
     while let Some(event) = subscription.recv().await {
         match event {
             BusEvent::Message { channel, payload } if channel == shared.channel => {
-                if server.namespaces().is_none() {
+                if server.local().is_none() {
                     break;
                 }
                 shared.apply(&server, &payload);
             }
             BusEvent::Message { channel, payload } if channel == shared.cluster_channel => {
-                if server.namespaces().is_none() {
+                if server.local().is_none() {
                     break;
                 }
                 shared.apply_cluster(&server, &payload);

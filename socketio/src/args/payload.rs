@@ -4,8 +4,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engineio::packet::Frame;
-use crate::parser::{self, Encoded, Packet};
+use crate::parser::{self, Packet};
 
 /// The arguments of an event or an ack.
 ///
@@ -80,27 +79,5 @@ impl Payload {
 impl From<Vec<Value>> for Payload {
     fn from(args: Vec<Value>) -> Self {
         Payload::from_args(args)
-    }
-}
-
-/// A packet encoded once into Engine.IO frames, ready for any number of sockets.
-#[derive(Debug, Clone)]
-pub(crate) enum Frames {
-    One(Frame),
-    /// A binary packet: its text frame and attachments, which must stay together.
-    Group(std::sync::Arc<[Frame]>),
-}
-
-impl Frames {
-    pub(crate) fn encode(packet: Packet) -> Frames {
-        let Encoded { text, attachments } = packet.into_encoded();
-        let head = Frame::message(&text);
-        if attachments.is_empty() {
-            return Frames::One(head);
-        }
-        let frames: Vec<Frame> = std::iter::once(head)
-            .chain(attachments.into_iter().map(Frame::Binary))
-            .collect();
-        Frames::Group(frames.into())
     }
 }
