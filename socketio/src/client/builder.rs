@@ -7,232 +7,35 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 
-use super::BoxFuture;
 use super::engine::Transports;
-use super::error::{ClientError, DisconnectReason};
+use super::error::ClientError;
+use super::handlers::{self, ClientNamespace, ClientSide};
 use super::http::Endpoint;
-use super::socket::{Client, ClientAck, ClientSocket};
+use super::namespace::ClientNamespaceBuilder;
+use super::reconnection::{AttemptFn, FailedFn, Reconnection};
+use super::socket::{Client, ClientAck, ClientSocket, Setup};
 use crate::args::Payload;
-use crate::args::{from_args, to_payload};
+use crate::handler::Instance;
 use crate::parser::{ParserLimits, ROOT_NAMESPACE};
+use crate::registry;
+use std::any::TypeId;
 
-pub(crate) type EventFn =
-    dyn Fn(ClientSocket, Payload, Option<ClientAck>) -> BoxFuture<()> + Send + Sync;
-pub(crate) type AnyFn =
-    dyn Fn(ClientSocket, String, Payload, Option<ClientAck>) -> BoxFuture<()> + Send + Sync;
-pub(crate) type ConnectFn = dyn Fn(ClientSocket) -> BoxFuture<()> + Send + Sync;
-pub(crate) type ConnectErrorFn = dyn Fn(ClientSocket, ClientError) -> BoxFuture<()> + Send + Sync;
-pub(crate) type DisconnectFn =
-    dyn Fn(ClientSocket, DisconnectReason) -> BoxFuture<()> + Send + Sync;
-pub(crate) type AuthFn = dyn Fn() -> BoxFuture<Value> + Send + Sync;
-
-/// The handlers and the auth of one namespace; see [`ClientBuilder::namespace`].
-///
-/// Handlers of one client run one at a time, in the order the packets arrived, so a handler
-/// that waits for another event would wait forever: spawn such work
-/// ([`Client::start_background_task`]). Awaiting an ack ([`ClientSocket::emit_with_ack`]) inside a
-/// handler is fine.
-#[derive(Default)]
-pub struct ClientNamespaceBuilder {
-    pub(crate) auth: Option<Arc<AuthFn>>,
-    pub(crate) events: HashMap<String, Box<EventFn>>,
-    pub(crate) any: Option<Box<AnyFn>>,
-    pub(crate) connect: Option<Box<ConnectFn>>,
-    pub(crate) connect_error: Option<Box<ConnectErrorFn>>,
-    pub(crate) disconnect: Option<Box<DisconnectFn>>,
-}
-
-impl fmt::Debug for ClientNamespaceBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientNamespaceBuilder")
-            .field("events", &self.events.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
-}
-
-impl ClientNamespaceBuilder {
-    /// Sends `auth` with every CONNECT of this namespace (`Value::Null` sends none).
-    pub fn auth(self, auth: Value) -> Self {
-        self.auth_with(move || {
-            let auth = auth.clone();
-            async move { auth }
-        })
-    }
-
-    /// Computes the auth anew for every connection and reconnection, e.g. to fetch a fresh
-    /// token.
-    pub fn auth_with<F, Fut>(mut self, auth: F) -> Self
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Value> + Send + 'static,
-    {
-        self.auth = Some(Arc::new(move || Box::pin(auth())));
-        self
-    }
-
-    /// Handles `event`. The handler gets the arguments and, when the server asked for an
-    /// acknowledgement, the [`ClientAck`] to answer with.
+impl Client {
+    /// Starts setting up a client for the server at `url` (`http://`, `https://`, `ws://` or
+    /// `wss://`, without a path).
     ///
-    /// This is the erased form every other way of registering a handler builds on.
-    pub fn on<F, Fut>(mut self, event: impl Into<String>, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, Payload, Option<ClientAck>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.events.insert(
-            event.into(),
-            Box::new(move |socket, payload, ack| Box::pin(handler(socket, payload, ack))),
-        );
-        self
-    }
-
-    /// Handles `event` with typed arguments: they are deserialized with
-    /// [`from_args`] into `T` (a tuple for several arguments), and the value
-    /// the handler returns is serialized with [`to_payload`] into the acknowledgement when the
-    /// server asked for one (a tuple gives several arguments, `()` none). Arguments that do not
-    /// fit `T` are logged and the handler is not called.
-    pub fn on_typed<F, Fut, T, R>(self, event: impl Into<String>, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, T) -> Fut + Send + Sync + 'static,
-        T: DeserializeOwned + Send + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: Serialize + Send + 'static,
-    {
-        let event = event.into();
-        let name = event.clone();
-        self.on(event, move |socket, payload, ack| {
-            let call = from_args::<T>(&payload).map(|args| handler(socket, args));
-            let name = name.clone();
-            async move {
-                let reply = match call {
-                    Ok(call) => call.await,
-                    Err(error) => {
-                        tracing::warn!(event = %name, %error, "event arguments do not fit the handler");
-                        return;
-                    }
-                };
-                let Some(ack) = ack else { return };
-                match to_payload(&reply) {
-                    Ok(payload) => {
-                        let _ = ack.send(payload);
-                    }
-                    Err(error) => tracing::warn!(event = %name, %error, "ack is not serializable"),
-                }
-            }
-        })
-    }
-
-    /// Handles every event that has no handler of its own, with its name.
-    pub fn on_any<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, String, Payload, Option<ClientAck>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.any = Some(Box::new(move |socket, event, payload, ack| {
-            Box::pin(handler(socket, event, payload, ack))
-        }));
-        self
-    }
-
-    /// Runs each time the namespace is connected (after every reconnection too).
-    pub fn on_connect<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(ClientSocket) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.connect = Some(Box::new(move |socket| Box::pin(handler(socket))));
-        self
-    }
-
-    /// Runs when the server refuses the namespace; the error is
-    /// [`ClientError::ConnectRefused`] with the server's message and data.
-    pub fn on_connect_error<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, ClientError) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.connect_error = Some(Box::new(move |socket, error| {
-            Box::pin(handler(socket, error))
-        }));
-        self
-    }
-
-    /// Runs each time the namespace is disconnected, with the reason.
-    pub fn on_disconnect<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.disconnect = Some(Box::new(move |socket, reason| {
-            Box::pin(handler(socket, reason))
-        }));
-        self
+    /// ```
+    /// use socketio::client::Client;
+    ///
+    /// let client = Client::builder("http://127.0.0.1:3000").build().unwrap();
+    /// assert!(!client.connected());
+    /// assert!(Client::builder("http://127.0.0.1:3000/chat").build().is_err());
+    /// ```
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url)
     }
 }
-
-/// How the client reconnects after losing its connection.
-///
-/// The delay before attempt `n` is `delay · 2ⁿ⁻¹`, at most `delay_max`, then moved by up to
-/// `randomization` times itself in either direction.
-///
-/// ```
-/// use std::time::Duration;
-/// use socketio::client::Reconnection;
-///
-/// let fast = Reconnection {
-///     delay: Duration::from_millis(200),
-///     delay_max: Duration::from_secs(1),
-///     ..Reconnection::default()
-/// };
-/// assert_eq!(fast.attempts, 0); // forever
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reconnection {
-    /// Whether the client reconnects at all (default `true`).
-    pub enabled: bool,
-    /// How many attempts before giving up; 0 tries forever (the default).
-    pub attempts: u32,
-    /// The delay before the first attempt (default 1 s).
-    pub delay: Duration,
-    /// The longest delay (default 5 s).
-    pub delay_max: Duration,
-    /// Jitter as a fraction of the delay, 0 to 1 (default 0.5).
-    pub randomization: f64,
-}
-
-impl Default for Reconnection {
-    fn default() -> Self {
-        Reconnection {
-            enabled: true,
-            attempts: 0,
-            delay: Duration::from_secs(1),
-            delay_max: Duration::from_secs(5),
-            randomization: 0.5,
-        }
-    }
-}
-
-impl Reconnection {
-    /// The delay before attempt `attempt` (counting from 1), with `random` in `0..1`.
-    pub(crate) fn delay_for(&self, attempt: u32, random: f64) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(31);
-        let base = self
-            .delay
-            .saturating_mul(1 << exponent)
-            .min(self.delay_max)
-            .as_secs_f64();
-        let factor = self.randomization.clamp(0.0, 1.0);
-        let jittered = base + base * factor * (2.0 * random - 1.0);
-        Duration::from_secs_f64(jittered.max(0.0))
-    }
-}
-
-pub(crate) type AttemptFn = dyn Fn(u32) + Send + Sync;
-pub(crate) type FailedFn = dyn Fn() + Send + Sync;
 
 /// Sets up a [`Client`]: where the server is, transports, namespaces with their handlers and
 /// auth, reconnection. [`connect`](Self::connect) opens the connection.
@@ -453,7 +256,17 @@ impl ClientBuilder {
             self.tls_config.take(),
             self.max_payload,
         );
-        Ok(Client::from_builder(self, endpoint))
+        Ok(Client::new(Setup {
+            endpoint,
+            transports: self.transports,
+            connect_timeout: self.connect_timeout,
+            reconnection: self.reconnection,
+            parser_limits: self.parser_limits,
+            namespaces: self.namespaces,
+            on_reconnect_attempt: self.on_reconnect_attempt,
+            on_reconnect: self.on_reconnect,
+            on_reconnect_failed: self.on_reconnect_failed,
+        }))
     }
 
     /// Builds the client and connects it: opens the session and joins every namespace,
@@ -465,23 +278,37 @@ impl ClientBuilder {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl ClientBuilder {
+    /// Handles the namespace of a `#[socketio::namespace("/…", client)]` impl block with this
+    /// instance (needed when the type has no `Default`).
+    pub fn register_namespace<T: ClientNamespace>(mut self, instance: T) -> Self {
+        self.instances
+            .insert(TypeId::of::<T>(), Arc::new(instance) as Instance);
+        self
+    }
 
-    #[test]
-    fn backoff_doubles_up_to_the_max_with_proportional_jitter() {
-        let r = Reconnection {
-            delay: Duration::from_millis(100),
-            delay_max: Duration::from_millis(1000),
-            randomization: 0.5,
-            ..Reconnection::default()
-        };
-        assert_eq!(r.delay_for(1, 0.5), Duration::from_millis(100));
-        assert_eq!(r.delay_for(3, 0.5), Duration::from_millis(400));
-        assert_eq!(r.delay_for(10, 0.5), Duration::from_millis(1000));
-        assert_eq!(r.delay_for(1, 0.0), Duration::from_millis(50));
-        assert_eq!(r.delay_for(10, 1.0), Duration::from_millis(1500));
-        assert_eq!(r.delay_for(u32::MAX, 0.5), Duration::from_millis(1000));
+    /// Puts every client handler of the attribute macros into its namespace.
+    pub(crate) fn install_registered(&mut self) -> Result<(), ClientError> {
+        let handlers = registry::collect::<ClientSide>(&mut self.instances)
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        for handler in handlers {
+            let index = match self
+                .namespaces
+                .iter()
+                .position(|(n, _)| n == handler.namespace)
+            {
+                Some(index) => index,
+                None => {
+                    self.namespaces.push((
+                        handler.namespace.to_owned(),
+                        ClientNamespaceBuilder::default(),
+                    ));
+                    self.namespaces.len() - 1
+                }
+            };
+            let builder = std::mem::take(&mut self.namespaces[index].1);
+            self.namespaces[index].1 = handlers::install(handler, builder)?;
+        }
+        Ok(())
     }
 }

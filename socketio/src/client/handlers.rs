@@ -12,17 +12,16 @@
 //! namespaces they name, as python-socketio's client connects the namespaces it has handlers
 //! for.
 
-use std::any::TypeId;
 use std::sync::Arc;
 
 use serde_json::json;
 
-use super::builder::{ClientBuilder, ClientNamespaceBuilder};
 use super::error::{ClientError, DisconnectReason};
+use super::namespace::ClientNamespaceBuilder;
 use super::socket::{ClientAck, ClientSocket};
 use crate::args::Payload;
-use crate::handler::{Call, CallError, CallKind, FromCall, Instance, Side, ViaExtractor};
-use crate::registry::{self, HandlerRegistration, NamespaceRegistration, Resolved};
+use crate::handler::{Call, CallError, CallKind, FromCall, Side, ViaExtractor};
+use crate::registry::{HandlerRegistration, NamespaceRegistration, Resolved};
 
 /// The client side of generated handlers.
 #[derive(Debug)]
@@ -102,44 +101,9 @@ fn connect_error_object(error: &ClientError) -> Payload {
     Payload::from_args(vec![object])
 }
 
-impl ClientBuilder {
-    /// Handles the namespace of a `#[socketio::namespace("/…", client)]` impl block with this
-    /// instance (needed when the type has no `Default`).
-    pub fn register_namespace<T: ClientNamespace>(mut self, instance: T) -> Self {
-        self.instances
-            .insert(TypeId::of::<T>(), Arc::new(instance) as Instance);
-        self
-    }
-
-    /// Puts every client handler of the attribute macros into its namespace.
-    pub(crate) fn install_registered(&mut self) -> Result<(), ClientError> {
-        let handlers = registry::collect::<ClientSide>(&mut self.instances)
-            .map_err(|e| ClientError::Config(e.to_string()))?;
-        for handler in handlers {
-            let index = match self
-                .namespaces
-                .iter()
-                .position(|(n, _)| n == handler.namespace)
-            {
-                Some(index) => index,
-                None => {
-                    self.namespaces.push((
-                        handler.namespace.to_owned(),
-                        ClientNamespaceBuilder::default(),
-                    ));
-                    self.namespaces.len() - 1
-                }
-            };
-            let builder = std::mem::take(&mut self.namespaces[index].1);
-            self.namespaces[index].1 = install(handler, builder)?;
-        }
-        Ok(())
-    }
-}
-
 /// Adds one generated handler to a namespace; an event that already has a handler registered
 /// by hand is a configuration error.
-fn install(
+pub(super) fn install(
     handler: Resolved<ClientSide>,
     builder: ClientNamespaceBuilder,
 ) -> Result<ClientNamespaceBuilder, ClientError> {

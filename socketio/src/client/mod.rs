@@ -81,13 +81,17 @@ mod engine;
 mod error;
 mod handlers;
 mod http;
+mod namespace;
+mod reconnection;
 mod simple;
 mod socket;
 
-pub use builder::{ClientBuilder, ClientNamespaceBuilder, Reconnection};
+pub use builder::ClientBuilder;
 pub use engine::Transports;
 pub use error::{ClientError, DisconnectReason};
 pub use handlers::{ClientNamespace, ClientSide};
+pub use namespace::ClientNamespaceBuilder;
+pub use reconnection::Reconnection;
 pub use simple::{Event, SimpleClient};
 pub use socket::{Client, ClientAck, ClientSocket, ConnectionState};
 
