@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_service::Service;
 
-use crate::Payload;
+use crate::args::Payload;
 use crate::args::{Rest, from_arg, from_args, to_payload};
 use crate::client::{
     Client, ClientBuilder, ClientError, ClientNamespaceBuilder, Reconnection, Transports,

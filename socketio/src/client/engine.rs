@@ -248,7 +248,8 @@ enum PollingEnd {
     Upgraded(Box<WsStream>),
 }
 
-type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
+/// A boxed, sendable future; the client's handlers and tasks use it too.
+pub(crate) type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
 
 struct Driver {
     handshake: Handshake,

@@ -51,7 +51,7 @@ inventory::collect!(NamespaceRegistration<ClientSide>);
 /// A value whose methods handle one namespace of the client; implemented by
 /// `#[socketio::namespace("/…", client)]`, like python-socketio's `ClientNamespace`. A type
 /// that implements `Default` registers itself; hand any other instance to
-/// [`ClientBuilder::register_namespace`].
+/// [`ClientBuilder::register_namespace`](crate::client::ClientBuilder::register_namespace).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a client namespace",
     label = "put `#[socketio::namespace(\"/name\", client)]` on an `impl` block of this type"

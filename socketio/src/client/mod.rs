@@ -72,9 +72,6 @@
 //! # }
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
-
 pub mod blocking;
 mod builder;
 mod engine;
@@ -97,5 +94,3 @@ pub use socket::{Client, ClientAck, ClientSocket, ConnectionState};
 
 /// The TLS library of [`ClientBuilder::tls_config`].
 pub use rustls;
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;

@@ -9,11 +9,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::BoxFuture;
 use super::error::{ClientError, DisconnectReason};
 use super::socket::{ClientAck, ClientSocket};
 use crate::args::Payload;
 use crate::args::{from_args, to_payload};
+use crate::client::engine::BoxFuture;
 
 pub(crate) type EventFn =
     dyn Fn(ClientSocket, Payload, Option<ClientAck>) -> BoxFuture<()> + Send + Sync;
@@ -25,11 +25,11 @@ pub(crate) type DisconnectFn =
     dyn Fn(ClientSocket, DisconnectReason) -> BoxFuture<()> + Send + Sync;
 pub(crate) type AuthFn = dyn Fn() -> BoxFuture<Value> + Send + Sync;
 
-/// The handlers and the auth of one namespace; see [`ClientBuilder::namespace`].
+/// The handlers and the auth of one namespace; see [`ClientBuilder::namespace`](crate::client::ClientBuilder::namespace).
 ///
 /// Handlers of one client run one at a time, in the order the packets arrived, so a handler
 /// that waits for another event would wait forever: spawn such work
-/// ([`Client::start_background_task`]). Awaiting an ack ([`ClientSocket::emit_with_ack`]) inside a
+/// ([`Client::start_background_task`](crate::client::Client::start_background_task)). Awaiting an ack ([`ClientSocket::emit_with_ack`]) inside a
 /// handler is fine.
 #[derive(Default)]
 pub struct ClientNamespaceBuilder {

@@ -165,14 +165,14 @@ impl Client {
     }
 
     /// The transport of the open session (`None` when disconnected). With
-    /// [`Transports::Upgrade`] this turns from polling to WebSocket once the upgrade is done.
+    /// [`Transports::Upgrade`](crate::client::Transports::Upgrade) this turns from polling to WebSocket once the upgrade is done.
     pub fn transport(&self) -> Option<TransportKind> {
         let state = self.inner.state();
         state.link.as_ref().map(|link| *link.transport.borrow())
     }
 
     /// Leaves every namespace, closes the session and stops any reconnection. Handlers get
-    /// [`DisconnectReason::ClientDisconnect`].
+    /// [`DisconnectReason::ClientDisconnect`](crate::client::DisconnectReason::ClientDisconnect).
     pub fn disconnect(&self) {
         self.inner.disconnect();
     }

@@ -54,7 +54,7 @@ impl ClientSocket {
     }
 
     /// Emits `event` with `args`: any `Serialize` value (a tuple for several arguments;
-    /// `bytes::Bytes` at any depth travels as an attachment) or a [`Payload`], the same as
+    /// `bytes::Bytes` at any depth travels as an attachment) or a [`Payload`](crate::args::Payload), the same as
     /// the server's [`Socket::emit`](crate::Socket::emit). Fails when the namespace is not
     /// connected or the outbound queue is full.
     ///
@@ -87,7 +87,7 @@ impl ClientSocket {
 
     /// Emits `event` and waits (up to [`DEFAULT_ACK_TIMEOUT`]; see [`timeout`](Self::timeout))
     /// for the server's ack, read into `R`: a `Deserialize` type (a tuple for several
-    /// arguments) or the raw [`Payload`].
+    /// arguments) or the raw [`Payload`](crate::args::Payload).
     ///
     /// ```no_run
     /// use std::time::Duration;

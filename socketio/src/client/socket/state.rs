@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::Payload;
 use crate::args::{AckError, EmitError};
-use crate::client::BoxFuture;
+use crate::client::engine::BoxFuture;
 use crate::client::engine::{Connection, Outbound, Transports};
 use crate::client::error::{ClientError, DisconnectReason};
 use crate::client::http::Endpoint;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::BoxFuture;
+use crate::client::engine::BoxFuture;
 use crate::client::engine::{self, EngineEvent};
 use crate::client::error::{ClientError, DisconnectReason};
 use crate::parser::{DecodeStatus, Decoder};
