@@ -16,6 +16,8 @@ pub mod bench_support;
 pub mod client;
 pub mod engineio;
 pub mod handler;
+#[cfg(test)]
+mod layers;
 pub mod manager;
 pub(crate) mod ns;
 pub mod operators;
