@@ -26,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use socketio::engineio::StaticFiles;
 use socketio::handler::{Auth, EventName, Session};
-use socketio::{ConnectError, DisconnectReason, Socket, SocketIo};
+use socketio::{BroadcastOperator, ConnectError, DisconnectReason, Socket, SocketIo, Typed};
 
 /// Messages each room keeps for people who join later.
 const HISTORY_LEN: usize = 50;
@@ -125,6 +125,22 @@ struct PrivateLine<'a> {
     ts: u64,
     from: &'a str,
     text: &'a str,
+}
+
+/// Everything this server sends to its clients. Emits go through [`to_room`], so emitting any
+/// other type is a compile error.
+#[socketio::event_set]
+enum ToClient {
+    Message(Line),
+    Joined(MemberJoined<'static>),
+    Left(MemberLeft<'static>),
+    Typing(TypingNotice<'static>),
+    Private(PrivateLine<'static>),
+}
+
+/// A broadcast to `room` (a room key or a socket id) that only takes [`ToClient`] events.
+fn to_room(socket: &Arc<Socket>, room: impl Into<String>) -> Typed<BroadcastOperator, ToClient> {
+    socket.typed().to(room)
 }
 
 /// The ack of `join`.
@@ -258,7 +274,7 @@ impl Chat {
                 room: &room,
                 nick: &me.nick,
             };
-            if let Err(error) = socket.to(&key).emit_event(&joined) {
+            if let Err(error) = to_room(&socket, &key).emit(&joined) {
                 tracing::warn!(%error, "join not announced");
             }
         }
@@ -292,7 +308,7 @@ impl Chat {
             nick: &me.nick,
             reason: "left the room",
         };
-        if let Err(error) = socket.to(&key).emit_event(&left) {
+        if let Err(error) = to_room(&socket, &key).emit(&left) {
             tracing::warn!(%error, "departure not announced");
         }
         self.forget_if_empty(&socket, &key);
@@ -336,9 +352,8 @@ impl Chat {
             id: line.id,
             ts: line.ts,
         };
-        socket
-            .to(&key)
-            .emit_event(&line)
+        to_room(&socket, &key)
+            .emit(&line)
             .map_err(|e| e.to_string())?;
         Ok(receipt)
     }
@@ -359,7 +374,7 @@ impl Chat {
                 nick: &me.nick,
                 typing,
             };
-            if let Err(error) = socket.to(&key).emit_event(&notice) {
+            if let Err(error) = to_room(&socket, &key).emit(&notice) {
                 tracing::warn!(%error, "typing notice not sent");
             }
         }
@@ -394,9 +409,8 @@ impl Chat {
             from: &me.nick,
             text,
         };
-        socket
-            .to(sid)
-            .emit_event(&line)
+        to_room(&socket, sid)
+            .emit(&line)
             .map_err(|e| e.to_string())?;
         Ok(Receipt { id, ts })
     }
@@ -426,7 +440,7 @@ impl Chat {
                 nick: &me.nick,
                 reason: reason.as_str(),
             };
-            if let Err(error) = socket.to(&key).emit_event(&left) {
+            if let Err(error) = to_room(&socket, &key).emit(&left) {
                 tracing::warn!(%error, "departure not announced");
             }
             self.forget_if_empty(&socket, &key);

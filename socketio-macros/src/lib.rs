@@ -1,5 +1,5 @@
 //! Macros for the `socketio` crate: the attributes `#[socketio::on]` and
-//! `#[socketio::namespace]`, and `#[derive(socketio::Event)]`. Use them through the `socketio`
+//! `#[socketio::namespace]`, `#[socketio::event_set]` and `#[derive(socketio::Event)]`. Use them through the `socketio`
 //! crate, which documents them.
 //!
 //! Each macro parses its input into a model (`model`), checks it (`validate`) and
@@ -8,6 +8,7 @@
 
 mod args;
 mod event;
+mod event_set;
 mod expand;
 mod model;
 mod paths;
@@ -31,4 +32,10 @@ pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(item: TokenStream) -> TokenStream {
     event::derive(item.into()).into()
+}
+
+/// Declares an enum's variant types as the events of a set, for `Typed` handles.
+#[proc_macro_attribute]
+pub fn event_set(attr: TokenStream, item: TokenStream) -> TokenStream {
+    event_set::attribute(attr.into(), item.into()).into()
 }

@@ -24,9 +24,10 @@ pub mod operators;
 pub mod parser;
 pub mod registry;
 pub(crate) mod server;
+mod typed;
 
 pub use args::Payload;
-pub use args::{AckError, EmitError, Event, WithTimeout};
+pub use args::{AckError, EmitError, Event, EventSet, Typed, WithTimeout};
 pub use engineio::serve;
 pub use ns::ack::AckSender;
 pub use ns::namespace::{ConnectError, NamespaceBuilder};
@@ -36,6 +37,8 @@ pub use server::glue::{SocketIoConnection, SocketIoHandler};
 pub use server::{BuildError, SocketIo, SocketIoBuilder};
 #[doc = include_str!("docs/event.md")]
 pub use socketio_macros::Event;
+#[doc = include_str!("docs/event_set.md")]
+pub use socketio_macros::event_set;
 #[doc = include_str!("docs/namespace.md")]
 pub use socketio_macros::namespace;
 #[doc = include_str!("docs/on.md")]

@@ -1,4 +1,4 @@
-//! Runs every case under `on/`, `namespace/`, `event/` and `emit/`.
+//! Runs every case under `on/`, `namespace/`, `event/`, `emit/` and `event_set/`.
 
 #[test]
 fn ui() {
@@ -10,4 +10,6 @@ fn ui() {
     cases.pass("event/pass/*.rs");
     cases.compile_fail("event/fail/*.rs");
     cases.compile_fail("emit/fail/*.rs");
+    cases.pass("event_set/pass/*.rs");
+    cases.compile_fail("event_set/fail/*.rs");
 }

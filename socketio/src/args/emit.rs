@@ -56,6 +56,11 @@ impl IntoPayload for Payload {
 ///
 /// Derive it with `#[derive(socketio::Event)]` and an `#[event("name")]` (or
 /// `#[event("name", namespace = "/chat")]`) attribute; see [the derive](macro@crate::Event).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event",
+    label = "no event name",
+    note = "give the type its name with `#[derive(socketio::Event)]` and `#[event(\"name\")]`"
+)]
 pub trait Event {
     /// The event name.
     const NAME: &'static str;

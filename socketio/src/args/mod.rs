@@ -39,6 +39,7 @@ use crate::parser::{attach, placeholder_index};
 
 mod deserialize;
 mod emit;
+mod events;
 mod payload;
 mod serialize;
 #[cfg(test)]
@@ -50,6 +51,7 @@ pub(crate) use emit::decode_reply;
 pub use emit::{
     AckError, DEFAULT_ACK_TIMEOUT, EmitError, Event, FromPayload, IntoPayload, WithTimeout,
 };
+pub use events::{Contains, EventSet, Typed, Undeclared};
 pub use payload::Payload;
 pub use serialize::{to_arg, to_payload};
 

@@ -82,6 +82,7 @@ mod namespace;
 mod reconnection;
 mod simple;
 mod socket;
+mod typed;
 
 pub use builder::ClientBuilder;
 pub use engine::Transports;

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use super::call::{Call, CallError, ServerSide, Side};
 use crate::args;
 use crate::args::Payload;
+use crate::args::{EventSet, Typed};
 use crate::engineio::Handshake;
 use crate::ns::ack::AckSender;
 use crate::ns::socket::{DisconnectReason, Socket};
@@ -18,7 +19,7 @@ use crate::ns::socket::{DisconnectReason, Socket};
     message = "`{Self}` cannot be a handler parameter",
     label = "neither an extractor nor an event argument",
     note = "an event argument must implement `serde::Deserialize` (for example with `#[derive(Deserialize)]`)",
-    note = "extractors are `Arc<Socket>`, `SocketIo`, `State<T>`, `Auth<T>`, `Session<T>`, `Handshake`, `AckSender`, `Option<AckSender>`, `EventName`, `DisconnectReason` and `Payload`"
+    note = "extractors are `Arc<Socket>`, `Typed<Arc<Socket>, Set>`, `SocketIo`, `State<T>`, `Auth<T>`, `Session<T>`, `Handshake`, `AckSender`, `Option<AckSender>`, `EventName`, `DisconnectReason` and `Payload`"
 )]
 pub trait FromCall<M, S: Side = ServerSide>: Sized {
     /// Takes the parameter from the call.
@@ -42,6 +43,13 @@ impl<S: Side, T: DeserializeOwned> FromCall<ViaArgument, S> for T {
 impl FromCall<ViaExtractor> for Arc<Socket> {
     fn from_call(call: &mut Call) -> Result<Self, CallError> {
         Ok(call.socket().clone())
+    }
+}
+
+/// The socket, emitting only the events of a declared set; see [`Typed`].
+impl<E: EventSet> FromCall<ViaExtractor> for Typed<Arc<Socket>, E> {
+    fn from_call(call: &mut Call) -> Result<Self, CallError> {
+        Ok(Typed::new(call.socket().clone()))
     }
 }
 

@@ -1,0 +1,15 @@
+use serde::Serialize;
+
+#[derive(Serialize, socketio::Event)]
+#[event("line")]
+struct Line;
+
+#[socketio::event_set]
+enum ToClient {
+    Line(Line),
+    Nothing,
+    Two(Line, Line),
+    Named { line: Line },
+}
+
+fn main() {}

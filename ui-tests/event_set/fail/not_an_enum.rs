@@ -1,0 +1,6 @@
+#[socketio::event_set]
+struct ToClient {
+    line: String,
+}
+
+fn main() {}

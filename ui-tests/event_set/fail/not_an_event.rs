@@ -1,0 +1,6 @@
+#[socketio::event_set]
+enum ToClient {
+    Text(String),
+}
+
+fn main() {}
