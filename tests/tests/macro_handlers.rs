@@ -4,6 +4,11 @@
 //! several, `Result`), manual acks, bad arguments, guards, typed connect and disconnect
 //! handlers, catch-all events and namespaces, stateful and stateless namespace impl blocks,
 //! a function winning over a method, and registration by hand beside the macros.
+//!
+//! The same server is also driven by python-socketio's `AsyncClient`
+//! (`tests/python/macro_client.py`) over WebSocket and over polling: typed acks from typed
+//! handlers (a tuple with `Bytes`), event structs emitted by the server, and the server's typed
+//! `emit_with_ack` answered by the Python client, JSON and binary alike.
 
 mod common;
 
@@ -337,8 +342,9 @@ async fn serve(io: &SocketIo) -> SocketAddr {
     addr
 }
 
-async fn run_client(transport: &'static str) {
-    common::require_npm_package("socket.io-client");
+/// Builds the server with every handler of this file (and the `/admin` instance) and serves
+/// it on a free port; returns it with its `http://` URL.
+async fn start_server() -> (SocketIo, String) {
     let admin = Admin {
         prefix: "kicked:".into(),
         kicks: AtomicUsize::new(0),
@@ -349,14 +355,58 @@ async fn run_client(transport: &'static str) {
         .build()
         .expect("the handlers fit together");
     let addr = serve(&io).await;
-    let url = format!("http://{addr}");
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = std::process::Command::new("node");
-        cmd.arg("tests/js/macro_client.mjs").arg(url).arg(transport);
-        common::assert_script_passes(cmd, &format!("macro_client.mjs {transport}"));
-    })
-    .await
-    .expect("the client script ran");
+    (io, format!("http://{addr}"))
+}
+
+/// Runs an interop client script to completion off the runtime, so that the server keeps
+/// serving it; fails unless it exits 0. Returns what it printed on stdout.
+async fn run_script(cmd: std::process::Command, what: String) -> String {
+    tokio::task::spawn_blocking(move || common::script_stdout(cmd, &what))
+        .await
+        .expect("the client script ran")
+}
+
+/// The official JavaScript client, `tests/js/macro_client.mjs`.
+async fn run_client(transport: &'static str) {
+    common::require_npm_package("socket.io-client");
+    let (_io, url) = start_server().await;
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg("tests/js/macro_client.mjs").arg(url).arg(transport);
+    run_script(cmd, format!("macro_client.mjs {transport}")).await;
+}
+
+/// The checks of `tests/python/macro_client.py`, each of which must report `PASS`.
+const PYTHON_CHECKS: [&str; 10] = [
+    "connect to /typed (typed auth) and /events",
+    "a tuple return is several ack arguments",
+    "binary in a struct both ways: the ack is (struct with Bytes, usize)",
+    "the catch-all handler echoes the raw payload: binary stays an attachment",
+    "a Result return: the value, or an error object",
+    "arguments of the wrong type never reach the handler",
+    "event structs from the server: an object, a tuple struct with binary, a tuple",
+    "the server's typed emit_with_ack reads this client's reply",
+    "a typed broadcast ack collects one reply per client of the room",
+    "every client stayed on the transport asked for",
+];
+
+/// python-socketio's `AsyncClient`, `tests/python/macro_client.py`, with
+/// `transports=[transport]`.
+async fn run_python_client(transport: &'static str) {
+    let python = common::require_venv_python();
+    let (_io, url) = start_server().await;
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg("tests/python/macro_client.py")
+        .arg(url)
+        .arg(transport);
+    let stdout = run_script(cmd, format!("macro_client.py {transport}")).await;
+    let passed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("PASS "))
+        .collect();
+    assert_eq!(
+        passed, PYTHON_CHECKS,
+        "macro_client.py {transport}:\n{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,4 +457,14 @@ fn a_hand_registration_and_a_macro_for_one_event_are_a_duplicate() {
     assert!(first.contains(this_file), "{first}");
     assert!(second.contains(this_file), "{second}");
     assert_ne!(first, second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_socketio_typed_round_trips_over_websocket() {
+    run_python_client("websocket").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_socketio_typed_round_trips_over_polling() {
+    run_python_client("polling").await;
 }

@@ -180,7 +180,12 @@ pub fn require_venv_python() -> PathBuf {
 
 /// Run an interop client script to completion (each script bounds itself with a hard timeout)
 /// and assert that it exited 0, showing everything it printed when it did not.
-pub fn assert_script_passes(mut cmd: Command, what: &str) {
+pub fn assert_script_passes(cmd: Command, what: &str) {
+    script_stdout(cmd, what);
+}
+
+/// [`assert_script_passes`], returning what the script printed on stdout.
+pub fn script_stdout(mut cmd: Command, what: &str) -> String {
     cmd.current_dir(workspace_root()).stdin(Stdio::null());
     let output = cmd
         .output()
@@ -192,6 +197,7 @@ pub fn assert_script_passes(mut cmd: Command, what: &str) {
         "{what} failed with {}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}",
         output.status
     );
+    stdout.into_owned()
 }
 
 /// Drives an Engine.IO v4 server by hand over real sockets: a bare HTTP/1.1 client, a
