@@ -1,7 +1,8 @@
 //! The async client against an in-process server on a real socket: custom path, headers and
 //! query; per-namespace sids; connect errors with the server's message and data; acks in both
 //! directions (callbacks, typed handlers whose return value is the ack); the catch-all handler;
-//! binary at depth; the transport in use.
+//! binary at depth; the transport in use. `official_node` checks the typed API against the
+//! official Node `socket.io` server (`tests/js/typed_server.mjs`).
 
 mod common;
 
@@ -266,4 +267,294 @@ async fn a_disconnected_client_connects_again() {
     assert_eq!(reply.args, [json!("again")]);
     client.disconnect();
     within("disconnect", client.wait()).await;
+}
+
+/// The typed API of the client against the official Node `socket.io` server
+/// (`tests/js/typed_server.mjs`), over polling, WebSocket, and polling upgraded to WebSocket:
+/// typed emits of an event struct and of tuples with binary, awaited acks read into structs,
+/// tuples with `Bytes` and a type that does not fit, a typed ack callback, event structs from
+/// the server read by typed handlers, and a typed handler whose return value answers the
+/// server's `emitWithAck`.
+mod official_node {
+    use std::process::Command;
+
+    use bytes::Bytes;
+    use serde::{Deserialize, Serialize};
+    use socketio::client::{Client, ClientSocket, Transports};
+    use socketio::engineio::TransportKind;
+    use socketio::{AckError, Event, Payload};
+    use tokio::sync::{mpsc, oneshot};
+
+    use super::{ACK_TIMEOUT, common, within};
+
+    /// The client's typed emit: one object argument with a binary field.
+    #[derive(Serialize, socketio::Event)]
+    #[event("order")]
+    struct Order {
+        item: String,
+        qty: u32,
+        note: Bytes,
+    }
+
+    /// What the server emits back for an order (an object), and the ack of `price`.
+    #[derive(Debug, PartialEq, Deserialize, socketio::Event)]
+    #[event("receipt")]
+    struct Receipt {
+        item: String,
+        qty: u32,
+        total: u32,
+    }
+
+    /// What the server emits back for an order too: one argument per field, the second binary.
+    #[derive(Debug, PartialEq, Deserialize, socketio::Event)]
+    #[event("stamp")]
+    struct Stamp(String, Bytes);
+
+    /// The argument of `inspect`: binary nested in an array in an object.
+    #[derive(Serialize)]
+    struct Report {
+        name: &'static str,
+        parts: Vec<Bytes>,
+    }
+
+    /// The ack of `inspect`.
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Inspection {
+        name: String,
+        sizes: Vec<usize>,
+        joined: Bytes,
+    }
+
+    /// What the client's handlers saw, in order.
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Receipt(Receipt),
+        Stamp(Stamp),
+        /// The server's `question` (its arguments), which the handler answered.
+        Question(String, Bytes),
+        /// The server could not answer: what it got was not of the expected shape.
+        Problem(String),
+        /// Any other event.
+        Other(String, Payload),
+    }
+
+    /// `node tests/js/typed_server.mjs` on a free port; killed when dropped.
+    fn start_node_server() -> common::ExampleProcess {
+        common::require_npm_package("socket.io");
+        let mut cmd = Command::new("node");
+        cmd.arg("tests/js/typed_server.mjs")
+            .env("PORT", "0")
+            .current_dir(common::workspace_root());
+        common::spawn_until_ready(cmd, "typed_server.mjs")
+    }
+
+    /// A client on `/` whose typed handlers report to the returned receiver; the `question`
+    /// handler answers the server's ack with `(42, bytes 04 02)`.
+    async fn connect(
+        server: &common::ExampleProcess,
+        transports: Transports,
+    ) -> (Client, mpsc::UnboundedReceiver<Seen>) {
+        let (tx, seen) = mpsc::unbounded_channel();
+        let client = Client::builder(server.url())
+            .transports(transports)
+            .namespace("/", move |ns| {
+                let (receipts, stamps, questions, problems, others) =
+                    (tx.clone(), tx.clone(), tx.clone(), tx.clone(), tx);
+                ns.on_typed(Receipt::NAME, move |_: ClientSocket, receipt: Receipt| {
+                    let _ = receipts.send(Seen::Receipt(receipt));
+                    async {}
+                })
+                .on_typed(Stamp::NAME, move |_: ClientSocket, stamp: Stamp| {
+                    let _ = stamps.send(Seen::Stamp(stamp));
+                    async {}
+                })
+                .on_typed(
+                    "question",
+                    move |_: ClientSocket, (text, data): (String, Bytes)| {
+                        let _ = questions.send(Seen::Question(text, data));
+                        async { (42_u32, Bytes::from_static(b"\x04\x02")) }
+                    },
+                )
+                .on_typed("problem", move |_: ClientSocket, text: String| {
+                    let _ = problems.send(Seen::Problem(text));
+                    async {}
+                })
+                .on_any(move |_socket, event, payload, _ack| {
+                    let _ = others.send(Seen::Other(event, payload));
+                    async {}
+                })
+            })
+            .connect()
+            .await
+            .expect("connect to the Node server");
+        (client, seen)
+    }
+
+    /// The next thing the handlers saw must be `expected`.
+    async fn expect_next(seen: &mut mpsc::UnboundedReceiver<Seen>, expected: Seen) {
+        let what = format!("{expected:?}");
+        let got = within(&what, seen.recv())
+            .await
+            .expect("the client is alive");
+        assert_eq!(got, expected);
+    }
+
+    /// Every check over `transports`; the server must report the connection as opened on
+    /// `opened_on` and, by the end, on `ends_on`.
+    async fn typed_round_trips(transports: Transports, opened_on: &str, ends_on: TransportKind) {
+        let server = start_node_server();
+        let (client, mut seen) = connect(&server, transports).await;
+
+        // An event struct out; event structs back, read by typed handlers.
+        let order = Order {
+            item: "tea".into(),
+            qty: 3,
+            note: Bytes::from_static(b"\x00\x01\xff"),
+        };
+        client.emit_event(&order).expect("emit the order");
+        let receipt = Receipt {
+            item: "tea".into(),
+            qty: 3,
+            total: 750,
+        };
+        expect_next(&mut seen, Seen::Receipt(receipt)).await;
+        let stamp = Stamp("tea".into(), Bytes::from_static(b"\xff\x01\x00"));
+        expect_next(&mut seen, Seen::Stamp(stamp)).await;
+
+        // A JSON ack read into a struct; the same ack read into a type it does not fit.
+        let price: Receipt = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack("price", ("scone", 2))
+            .await
+            .expect("the price ack");
+        let expected = Receipt {
+            item: "scone".into(),
+            qty: 2,
+            total: 500,
+        };
+        assert_eq!(price, expected);
+        let wrong = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack::<u32>("price", ("scone", 2))
+            .await;
+        assert!(matches!(wrong, Err(AckError::Decode(_))), "{wrong:?}");
+
+        // A binary argument out; a tuple with binary back.
+        let reversed: (String, Bytes, usize) = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack("reverse", ("abc", Bytes::from_static(b"\x01\x02\x03\x04")))
+            .await
+            .expect("the reverse ack");
+        assert_eq!(
+            reversed,
+            ("ABC".into(), Bytes::from_static(b"\x04\x03\x02\x01"), 4)
+        );
+        // `Bytes` also reads an array of numbers: the raw reply shows the bytes came as an
+        // attachment.
+        let raw: Payload = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack("reverse", ("abc", Bytes::from_static(b"\x01\x02\x03\x04")))
+            .await
+            .expect("the raw reverse ack");
+        assert_eq!(raw.attachments, [Bytes::from_static(b"\x04\x03\x02\x01")]);
+
+        // Binary nested in an object both ways.
+        let report = Report {
+            name: "parts",
+            parts: vec![Bytes::from_static(b"\x0a\x0b"), Bytes::from_static(b"\x0c")],
+        };
+        let inspection: Inspection = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack("inspect", &report)
+            .await
+            .expect("the inspect ack");
+        let expected = Inspection {
+            name: "parts".into(),
+            sizes: vec![2, 1],
+            joined: Bytes::from_static(b"\x0a\x0b\x0c"),
+        };
+        assert_eq!(inspection, expected);
+        let raw: Payload = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack("inspect", &report)
+            .await
+            .expect("the raw inspect ack");
+        assert_eq!(raw.attachments, [Bytes::from_static(b"\x0a\x0b\x0c")]);
+
+        // A typed ack callback.
+        let (tx, rx) = oneshot::channel();
+        client
+            .socket()
+            .timeout(ACK_TIMEOUT)
+            .emit_with_callback(
+                "reverse",
+                ("cb", Bytes::from_static(b"\x00\x10")),
+                move |reply: Result<(String, Bytes, usize), AckError>| async move {
+                    let _ = tx.send(reply);
+                },
+            )
+            .expect("emit with a callback");
+        let reply = within("the ack callback", rx)
+            .await
+            .expect("the callback ran");
+        assert_eq!(reply, Ok(("CB".into(), Bytes::from_static(b"\x10\x00"), 2)));
+
+        // The server's emitWithAck, answered by the typed `question` handler; the server acks
+        // the quiz with the reply it got and whether its second argument arrived as binary.
+        let quiz: (u32, Bytes, bool) = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack("quiz", ())
+            .await
+            .expect("the quiz ack");
+        expect_next(
+            &mut seen,
+            Seen::Question("6 x 7?".into(), Bytes::from_static(b"\x06\x07")),
+        )
+        .await;
+        assert_eq!(quiz, (42, Bytes::from_static(b"\x04\x02"), true));
+
+        // The transport, on both sides: the server answers once the connection is on the
+        // wanted one (after the upgrade, when there is one).
+        let wanted = match ends_on {
+            TransportKind::Polling => "polling",
+            TransportKind::WebSocket => "websocket",
+        };
+        let (opened, now): (String, String) = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack("transport", wanted)
+            .await
+            .expect("the transport ack");
+        assert_eq!((opened.as_str(), now.as_str()), (opened_on, wanted));
+        assert_eq!(client.transport(), Some(ends_on));
+
+        // Binary once more, on the transport the session ends on.
+        let last: (String, Bytes, usize) = client
+            .timeout(ACK_TIMEOUT)
+            .emit_with_ack("reverse", ("end", Bytes::from_static(b"\xfe\xff")))
+            .await
+            .expect("the last reverse ack");
+        assert_eq!(last, ("END".into(), Bytes::from_static(b"\xff\xfe"), 2));
+
+        // Nothing else arrived: no problem reports, no unexpected events.
+        if let Ok(extra) = seen.try_recv() {
+            panic!("unexpected after the last check: {extra:?}");
+        }
+        client.disconnect();
+        within("disconnect", client.wait()).await;
+    }
+
+    #[tokio::test]
+    async fn typed_round_trips_over_polling() {
+        typed_round_trips(Transports::Polling, "polling", TransportKind::Polling).await;
+    }
+
+    #[tokio::test]
+    async fn typed_round_trips_over_websocket() {
+        typed_round_trips(Transports::WebSocket, "websocket", TransportKind::WebSocket).await;
+    }
+
+    #[tokio::test]
+    async fn typed_round_trips_over_polling_then_upgrade() {
+        typed_round_trips(Transports::Upgrade, "polling", TransportKind::WebSocket).await;
+    }
 }
