@@ -296,6 +296,12 @@ mod official_node {
         note: Bytes,
     }
 
+    /// What the client sends through a typed handle.
+    #[socketio::event_set]
+    enum ToServer {
+        Order(Order),
+    }
+
     /// What the server emits back for an order (an object), and the ack of `price`.
     #[derive(Debug, PartialEq, Deserialize, socketio::Event)]
     #[event("receipt")]
@@ -411,7 +417,11 @@ mod official_node {
             qty: 3,
             note: Bytes::from_static(b"\x00\x01\xff"),
         };
-        client.emit_event(&order).expect("emit the order");
+        // Through the declared set: only `Order` can go out this way.
+        client
+            .typed::<ToServer>()
+            .emit(&order)
+            .expect("emit the order");
         let receipt = Receipt {
             item: "tea".into(),
             qty: 3,

@@ -23,7 +23,9 @@ use socketio::args::{Rest, to_payload};
 use socketio::engineio::Handshake;
 use socketio::handler::{Auth, EventName, Session, State};
 use socketio::registry::RegistryError;
-use socketio::{AckSender, BuildError, ConnectError, DisconnectReason, Payload, Socket, SocketIo};
+use socketio::{
+    AckSender, BuildError, ConnectError, DisconnectReason, Payload, Socket, SocketIo, Typed,
+};
 use tokio::net::TcpListener;
 
 // ---- namespace /typed: free functions -------------------------------------------------
@@ -248,21 +250,33 @@ struct Shouted {
 #[event("pair")]
 struct Pair(String, Bytes);
 
+/// What `/events` sends through a typed handle: `shout` emits only these.
+#[socketio::event_set]
+enum EventsToClient {
+    Shouted(Shouted),
+    Pair(Pair),
+}
+
 /// `shout` (text): the sender gets `shouted` {text, len}, then `pair` (text, bytes of text),
-/// then `spread` (text, 1, [bytes]) from a plain tuple; the ack says all three were queued.
+/// both through the declared set, then `spread` (text, 1, [bytes]) from a plain tuple on the
+/// untyped handle; the ack says all three were queued.
 #[socketio::on("shout", namespace = "/events")]
-async fn shout(socket: Arc<Socket>, text: String) -> Result<&'static str, String> {
+async fn shout(
+    socket: Typed<Arc<Socket>, EventsToClient>,
+    text: String,
+) -> Result<&'static str, String> {
     let loud = text.to_uppercase();
     socket
-        .emit_event(&Shouted {
+        .emit(&Shouted {
             len: loud.len(),
             text: loud,
         })
         .map_err(|e| e.to_string())?;
     socket
-        .emit_event(&Pair(text.clone(), Bytes::from(text.clone().into_bytes())))
+        .emit(&Pair(text.clone(), Bytes::from(text.clone().into_bytes())))
         .map_err(|e| e.to_string())?;
     socket
+        .untyped()
         .emit("spread", (&text, 1, [Bytes::from_static(b"\x01\x02")]))
         .map_err(|e| e.to_string())?;
     Ok("queued")
