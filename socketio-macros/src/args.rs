@@ -15,6 +15,8 @@ mod kw {
 pub(crate) struct AttrArgs {
     /// The leading string: the event of `#[on]`, the namespace of `#[namespace]`.
     pub(crate) name: Option<LitStr>,
+    /// `#[on(Line)]`: the event is a type's, through `socketio::Event` (functions only).
+    pub(crate) event_type: Option<Path>,
     pub(crate) namespace: Option<LitStr>,
     pub(crate) guard: Option<Path>,
     pub(crate) krate: Option<Path>,
@@ -52,6 +54,8 @@ impl AttrArgs {
         }
         if input.peek(LitStr) {
             args.name = Some(input.parse()?);
+        } else if matches!(accepts, Accepts::Function) && starts_with_type_path(input) {
+            args.event_type = Some(input.parse()?);
         } else {
             let expr: Expr = input.parse()?;
             let found = match &expr {
@@ -62,7 +66,12 @@ impl AttrArgs {
             return Err(syn::Error::new(
                 expr.span(),
                 format!(
-                    "the {what} must be a string literal, found {found}: the registry is built at compile time"
+                    "the {what} must be a string literal{or_type}, found {found}: the registry is built at compile time",
+                    or_type = if matches!(accepts, Accepts::Function) {
+                        " or an event type"
+                    } else {
+                        ""
+                    },
                 ),
             ));
         }
@@ -175,4 +184,19 @@ impl Parse for MethodArgs {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         AttrArgs::parse(input, Accepts::Method, "event name").map(MethodArgs)
     }
+}
+
+/// A path that names a type (`Line`, `chat::Line`), not a constant (`EVENT`): constants go to
+/// the "must be a string literal" error, which says why.
+fn starts_with_type_path(input: ParseStream) -> bool {
+    let Ok(path) = input.fork().parse::<Path>() else {
+        return false;
+    };
+    path.segments.last().is_some_and(|last| {
+        let name = last.ident.to_string();
+        name.chars().next().is_some_and(char::is_uppercase)
+            && !name
+                .chars()
+                .all(|c| c.is_uppercase() || c.is_ascii_digit() || c == '_')
+    })
 }

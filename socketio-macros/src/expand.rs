@@ -63,13 +63,29 @@ fn expand_function(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
         }
     };
     let FunctionArgs(args) = syn::parse2(attr)?;
-    let event = args.name.expect("the parser requires the event name");
+    let private = paths::private(args.krate.as_ref(), args.client);
     let mut errors = Errors::default();
-    validate::event(&mut errors, &event, args.client);
-    let namespace = args
-        .namespace
-        .unwrap_or_else(|| LitStr::new("/", Span::call_site()));
-    validate::namespace(&mut errors, &namespace, args.client);
+    // `#[on(Line)]`: the name (and, unless given, the namespace) are the type's constants,
+    // which its derive already checked.
+    let (event, event_tokens) = match (&args.name, &args.event_type) {
+        (Some(name), _) => {
+            validate::event(&mut errors, name, args.client);
+            (name.clone(), quote!(#name))
+        }
+        (None, Some(ty)) => (
+            LitStr::new("event type", ty.span()),
+            quote_spanned!(ty.span()=> <#ty as #private::Event>::NAME),
+        ),
+        (None, None) => unreachable!("the parser requires an event name or type"),
+    };
+    let namespace = match (&args.namespace, &args.event_type) {
+        (Some(namespace), _) => {
+            validate::namespace(&mut errors, namespace, args.client);
+            quote!(#namespace)
+        }
+        (None, Some(ty)) => quote_spanned!(ty.span()=> #private::event_namespace::<#ty>()),
+        (None, None) => quote!("/"),
+    };
     validate::signature(&mut errors, &function.sig, "a handler");
     if let Some(FnArg::Receiver(receiver)) = function.sig.inputs.first() {
         errors.at(
@@ -81,10 +97,15 @@ fn expand_function(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     validate::output(&mut errors, &handler);
     errors.finish()?;
 
-    let private = paths::private(args.krate.as_ref(), args.client);
     let ident = &handler.ident;
-    let body = call_body(&handler, &private, quote!(#ident), None);
-    let event = &handler.event;
+    let body = call_body(
+        &handler,
+        &private,
+        quote!(#ident),
+        None,
+        args.event_type.as_ref(),
+    );
+    let event = event_tokens;
     Ok(quote! {
         #function
 
@@ -118,7 +139,10 @@ fn call_body(
     private: &TokenStream,
     callee: TokenStream,
     this: Option<&Ident>,
+    event_type: Option<&Path>,
 ) -> TokenStream {
+    // With `#[on(Line)]`, a parameter written as the type itself takes the whole event.
+    let event_type = event_type.map(|ty| quote!(#ty).to_string());
     let guards = handler.guards.iter().map(|guard| {
         quote_spanned! {guard.span()=>
             if let ::core::result::Result::Err(__error) = __call.guard(#guard) {
@@ -130,6 +154,14 @@ fn call_body(
         .map(|i| format_ident!("__arg{}", i))
         .collect();
     let extract = handler.params.iter().zip(&vars).map(|(ty, var)| {
+        if event_type.as_deref() == Some(quote!(#ty).to_string().as_str()) {
+            return quote_spanned! {ty.span()=>
+                let #var = match #private::event_value::<#ty, _>(&mut __call) {
+                    ::core::result::Result::Ok(__value) => __value,
+                    ::core::result::Result::Err(__error) => return __call.reject(__error),
+                };
+            };
+        }
         quote_spanned! {ty.span()=>
             let #var = match <#ty as #private::FromCall<_, _>>::from_call(&mut __call) {
                 ::core::result::Result::Ok(__value) => __value,
@@ -276,7 +308,7 @@ fn expand_namespace(attr: TokenStream, block: &mut ItemImpl) -> syn::Result<Toke
         let ident = &m.handler.ident;
         let wrapper = &m.wrapper;
         let this = format_ident!("__this");
-        let body = call_body(&m.handler, &private, quote!(#ident), Some(&this));
+        let body = call_body(&m.handler, &private, quote!(#ident), Some(&this), None);
         quote! {
             #[doc(hidden)]
             fn #wrapper(

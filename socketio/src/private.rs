@@ -3,9 +3,10 @@
 
 pub use inventory;
 
+pub use crate::args::Event;
 pub use crate::handler::{
-    AckReply, BoxFuture, Call, ClassNamespace, ConnectOutcome, DefaultProbe, FromCall,
-    GuardOutcome, Instance, WithDefault, WithoutDefault,
+    AckReply, BoxFuture, Call, CallError, ClassNamespace, ConnectOutcome, DefaultProbe, FromCall,
+    GuardOutcome, Instance, Side, WithDefault, WithoutDefault,
 };
 pub use crate::registry::{
     HandlerRegistration, MethodRegistration, NamespaceRegistration, SourceLocation,
@@ -98,6 +99,23 @@ where
     Box::pin(future)
 }
 
+/// The handler parameter of `#[socketio::on(Type)]` whose type is the event type: every
+/// argument read as one value of it. (`event_namespace` reports a type that is no `Event`.)
+pub fn event_value<T: serde::de::DeserializeOwned, S: Side>(
+    call: &mut crate::handler::Call<S>,
+) -> Result<T, CallError> {
+    call.event_value()
+}
+
+/// The namespace of `#[socketio::on(Type)]` without `namespace = …`: the event type's own, or
+/// `/`.
+pub const fn event_namespace<T: Event>() -> &'static str {
+    match T::NAMESPACE {
+        Some(namespace) => namespace,
+        None => "/",
+    }
+}
+
 /// Downcasts a namespace instance to the impl block's type (the registry pairs them by
 /// `TypeId`, so this cannot fail in practice).
 pub fn instance<T: Send + Sync + 'static>(instance: Instance) -> Option<std::sync::Arc<T>> {
@@ -108,9 +126,9 @@ pub fn instance<T: Send + Sync + 'static>(instance: Instance) -> Option<std::syn
 #[cfg(feature = "client")]
 pub mod client {
     pub use super::{
-        AckProbe, AckReply, BoxFuture, DefaultProbe, FromCall, Instance, SourceLocation,
+        AckProbe, AckReply, BoxFuture, DefaultProbe, Event, FromCall, Instance, SourceLocation,
         Unconvertible, ViaDisplay, ViaSerialize, WithDefault, WithoutDefault, assert_ack_error,
-        assert_ack_value, boxed, instance, inventory,
+        assert_ack_value, boxed, event_namespace, event_value, instance, inventory,
     };
     pub use crate::client::ClientNamespace as ClassNamespace;
     use crate::client::ClientSide;

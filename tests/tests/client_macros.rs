@@ -1,4 +1,4 @@
-//! Client handlers written with `#[socketio::on("…", client)]` and
+//! Client handlers written with `#[socketio::on("…", client)]` (or `on(EventType, client)`) and
 //! `#[socketio::namespace("/…", client)]`, against the official Node `socket.io` server set up
 //! with the contract of docs/PROGRAMS.md, `conformance` (`tests/js/contract_server.mjs`): typed and binary
 //! arguments, a connect handler, a class-style namespace whose method answers the server's ack
@@ -46,8 +46,13 @@ async fn main_auth(auth: Value) {
     record("auth /", auth);
 }
 
-#[socketio::on("message-back", client)]
-async fn message_back(text: String, data: Bytes) {
+/// The server's `message-back` (text, bytes) as a tuple struct: a handler for the type.
+#[derive(serde::Deserialize, socketio::Event)]
+#[event("message-back")]
+struct MessageBack(String, Bytes);
+
+#[socketio::on(MessageBack, client)]
+async fn message_back(MessageBack(text, data): MessageBack) {
     record("message-back", json!([text, data.to_vec()]));
 }
 

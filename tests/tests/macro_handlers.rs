@@ -45,7 +45,9 @@ struct Config {
     motd: String,
 }
 
-#[derive(Deserialize)]
+/// `upload`'s one object argument, an event type (its handler names the namespace).
+#[derive(Deserialize, socketio::Event)]
+#[event("upload")]
 struct Upload {
     name: String,
     data: Bytes,
@@ -67,8 +69,13 @@ async fn typed_connect(socket: Arc<Socket>, auth: Option<Token>) -> Result<(), C
     Ok(())
 }
 
-#[socketio::on("tuple", namespace = "/typed")]
-async fn tuple(text: String, n: u32) -> (String, u32) {
+/// `tuple`'s two arguments as a tuple struct that knows its event and namespace.
+#[derive(Deserialize, socketio::Event)]
+#[event("tuple", namespace = "/typed")]
+struct TupleArgs(String, u32);
+
+#[socketio::on(TupleArgs)]
+async fn tuple(TupleArgs(text, n): TupleArgs) -> (String, u32) {
     (text.to_uppercase(), n + 1)
 }
 
@@ -90,7 +97,7 @@ async fn rest(first: String, Rest(rest): Rest) -> (String, usize) {
     (first, rest.len())
 }
 
-#[socketio::on("upload", namespace = "/typed")]
+#[socketio::on(Upload, namespace = "/typed")]
 async fn upload(upload: Upload) -> (Receipt, usize) {
     let reversed: Vec<u8> = upload.data.iter().rev().copied().collect();
     let receipt = Receipt {

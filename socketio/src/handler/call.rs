@@ -226,6 +226,13 @@ impl<S: Side> Call<S> {
         args::arg_at(&self.payload, index, &mut self.rest_taken).map_err(CallError::Argument)
     }
 
+    /// The arguments not taken yet read as one event value, split the way an emit of it
+    /// splits them: a struct is one argument, a tuple struct one per field.
+    pub(crate) fn event_value<T: DeserializeOwned>(&mut self) -> Result<T, CallError> {
+        let rest = self.rest_payload();
+        args::from_args(&rest).map_err(CallError::Argument)
+    }
+
     /// Every argument not taken yet, attachments included.
     pub(crate) fn rest_payload(&mut self) -> Payload {
         let start = if self.rest_taken {
