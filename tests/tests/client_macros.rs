@@ -179,3 +179,40 @@ async fn macro_handlers_talk_to_the_official_node_server() {
         exercise(&url, transports, &mut inbox).await;
     }
 }
+
+/// `registered_handlers(false)`: the client has only the handlers given to its builder. It
+/// builds without the `Chat` instance the registered namespace would need, joins only `/`, and
+/// its hand-registered `message-back` handler gets the server's reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_can_leave_out_the_registered_handlers() {
+    let (_server, url) = start_node_server();
+    let (replies, mut replied) = mpsc::unbounded_channel();
+    let client = Client::builder(url.as_str())
+        .registered_handlers(false)
+        .namespace("/", move |ns| {
+            ns.on("message-back", move |_socket, payload, _ack| {
+                let replies = replies.clone();
+                async move {
+                    let _ = replies.send(payload.args);
+                }
+            })
+        })
+        .connect()
+        .await
+        .expect("builds without the Chat instance and connects /");
+    assert!(client.of("/").connected());
+    assert!(
+        !client.of("/chat").connected(),
+        "the registered /chat handlers were left out"
+    );
+    client
+        .of("/")
+        .emit("message", ("by hand", 1))
+        .expect("emits");
+    let args = tokio::time::timeout(Duration::from_secs(10), replied.recv())
+        .await
+        .expect("the server answers")
+        .expect("the handler keeps the channel");
+    assert_eq!(args, vec![json!("by hand"), json!(1)]);
+    client.disconnect();
+}

@@ -489,3 +489,46 @@ async fn python_socketio_typed_round_trips_over_websocket() {
 async fn python_socketio_typed_round_trips_over_polling() {
     run_python_client("polling").await;
 }
+
+/// `registered_handlers(false)`: the server has only the handlers given to its builder. The
+/// hand-registered `tuple` of `/typed` answers instead of the macro's, and `/events`, which
+/// only macro handlers name, does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_builder_can_leave_out_the_registered_handlers() {
+    use socketio::client::{Client, ClientError};
+
+    let io = SocketIo::builder()
+        .registered_handlers(false)
+        .namespace("/typed", |ns| {
+            ns.on("tuple", |_socket, payload, ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send(("by hand", payload.args.len()));
+                }
+            })
+        })
+        .build()
+        .expect("no registered handlers to clash");
+    let url = format!("http://{}", serve(&io).await);
+
+    let client = Client::builder(url.as_str())
+        .namespace("/typed", |ns| ns)
+        .connect()
+        .await
+        .expect("/typed exists");
+    let reply: (String, usize) = client
+        .of("/typed")
+        .emit_with_ack("tuple", ("abc", 41))
+        .await
+        .expect("the hand-registered handler answers");
+    assert_eq!(reply, ("by hand".to_owned(), 2));
+
+    let refused = Client::builder(url.as_str())
+        .namespace("/events", |ns| ns)
+        .connect()
+        .await
+        .expect_err("/events has only macro handlers, which were left out");
+    assert!(
+        matches!(&refused, ClientError::ConnectRefused { namespace, .. } if namespace == "/events"),
+        "{refused:?}"
+    );
+}

@@ -75,6 +75,8 @@ pub struct ClientBuilder {
     pub(crate) error: Option<ClientError>,
     /// Instances of `#[socketio::namespace(…, client)]` types, by type.
     pub(crate) instances: HashMap<std::any::TypeId, crate::handler::Instance>,
+    /// Whether `build` gathers the binary's macro handlers.
+    pub(crate) registered_handlers: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -108,6 +110,7 @@ impl ClientBuilder {
             on_reconnect_failed: None,
             error: None,
             instances: HashMap::new(),
+            registered_handlers: true,
         }
     }
 
@@ -238,14 +241,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether [`build`](Self::build) gathers the binary's `#[socketio::on("…", client)]` and
+    /// `#[socketio::namespace("/…", client)]` handlers (the default), or leaves them out so
+    /// the client has only the handlers given to this builder.
+    pub fn registered_handlers(mut self, gather: bool) -> Self {
+        self.registered_handlers = gather;
+        self
+    }
+
     /// Builds the client without connecting; [`Client::connect`] connects it. Every handler
     /// written with `#[socketio::on("…", client)]` or `#[socketio::namespace("/…", client)]`
-    /// in the binary joins in, and so do their namespaces.
+    /// in the binary joins in, and so do their namespaces (unless
+    /// [`registered_handlers(false)`](Self::registered_handlers)).
     pub fn build(mut self) -> Result<Client, ClientError> {
         if let Some(error) = self.error.take() {
             return Err(error);
         }
-        self.install_registered()?;
+        if self.registered_handlers {
+            self.install_registered()?;
+        }
         if self.namespaces.is_empty() {
             self.namespaces
                 .push((ROOT_NAMESPACE.to_owned(), ClientNamespaceBuilder::default()));

@@ -63,6 +63,7 @@ pub struct SocketIoBuilder {
     parser_limits: ParserLimits,
     context: ServerContext,
     instances: HashMap<TypeId, Instance>,
+    registered_handlers: bool,
 }
 
 impl std::fmt::Debug for SocketIoBuilder {
@@ -90,6 +91,7 @@ impl Default for SocketIoBuilder {
             parser_limits: ParserLimits::default(),
             context: ServerContext::default(),
             instances: HashMap::new(),
+            registered_handlers: true,
         }
     }
 }
@@ -217,6 +219,28 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Whether [`build`](Self::build) gathers the `#[socketio::on]` and `#[socketio::namespace]`
+    /// handlers of the binary (the default) or leaves them out, so that the server has only
+    /// the handlers given to this builder: for two servers in one process, or a test that
+    /// picks its own.
+    ///
+    /// ```
+    /// use socketio::SocketIo;
+    ///
+    /// let io = SocketIo::builder()
+    ///     .registered_handlers(false)
+    ///     .namespace("/", |ns| ns.on("ping", |socket, _payload, _ack| async move {
+    ///         let _ = socket.emit("pong", ());
+    ///     }))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = io;
+    /// ```
+    pub fn registered_handlers(mut self, gather: bool) -> Self {
+        self.registered_handlers = gather;
+        self
+    }
+
     /// Puts the handlers of the attribute macros into their namespaces.
     fn install_registered(&mut self, context: &Arc<ServerContext>) -> Result<(), BuildError> {
         for handler in crate::registry::collect(&mut self.instances)? {
@@ -237,14 +261,17 @@ impl SocketIoBuilder {
     }
 
     /// Checks the configuration, gathers every `#[socketio::on]` and
-    /// `#[socketio::namespace]` handler in the binary, and starts the server.
+    /// `#[socketio::namespace]` handler in the binary (unless
+    /// [`registered_handlers(false)`](Self::registered_handlers)), and starts the server.
     ///
     /// Fails on an invalid namespace name, on two handlers for one event of one namespace
     /// (the error names both places), and on a namespace type without `Default` whose
     /// instance was not given to [`register_namespace`](Self::register_namespace).
     pub fn build(mut self) -> Result<SocketIo, BuildError> {
         let context = Arc::new(std::mem::take(&mut self.context));
-        self.install_registered(&context)?;
+        if self.registered_handlers {
+            self.install_registered(&context)?;
+        }
         if let Some(catch_all) = self.catch_all.take() {
             self.dynamic.push((Arc::new(|_: &str| true), catch_all));
         }
