@@ -216,7 +216,7 @@ fn finish(handler: &Handler, private: &TokenStream) -> TokenStream {
             let span = handler.output_span();
             quote_spanned! {span=> __call.connected(__ret) }
         }
-        Kind::Disconnect => quote! {
+        Kind::Disconnect | Kind::Disconnecting => quote! {
             let () = __ret;
             __call.finished()
         },

@@ -11,6 +11,8 @@ use syn::{
 pub(crate) enum Kind {
     Connect,
     Disconnect,
+    /// `disconnecting` (server only): before `disconnect`, still in the rooms.
+    Disconnecting,
     /// A named event, or `*` for every event without a handler.
     Event,
 }
@@ -20,6 +22,7 @@ impl Kind {
         match event {
             "connect" => Kind::Connect,
             "disconnect" => Kind::Disconnect,
+            "disconnecting" => Kind::Disconnecting,
             _ => Kind::Event,
         }
     }

@@ -7,13 +7,7 @@ use syn::{FnArg, LitStr, ReturnType, Signature, Type};
 use crate::model::{Handler, Kind};
 
 /// Event names a client cannot send, so a server handler for them would never run.
-const RESERVED_EVENTS: &[&str] = &[
-    "connect_error",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-    "error",
-];
+const RESERVED_EVENTS: &[&str] = &["connect_error", "newListener", "removeListener", "error"];
 
 /// Event names a server cannot send; `connect_error` is the client's own special handler.
 const RESERVED_CLIENT_EVENTS: &[&str] = &["disconnecting", "newListener", "removeListener"];
@@ -122,7 +116,7 @@ pub(crate) fn signature(errors: &mut Errors, sig: &Signature, what: &str) {
 
 /// What a handler of this kind may return.
 pub(crate) fn output(errors: &mut Errors, handler: &Handler) {
-    if handler.kind == Kind::Disconnect
+    if matches!(handler.kind, Kind::Disconnect | Kind::Disconnecting)
         && let ReturnType::Type(_, ty) = &handler.output
         && !matches!(&**ty, Type::Tuple(tuple) if tuple.elems.is_empty())
     {

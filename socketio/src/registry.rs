@@ -239,6 +239,12 @@ impl Resolved<ServerSide> {
                 let done = handler.call(Call::for_connect(socket, context.clone()));
                 async move { done.await.into_connect_result() }
             }),
+            "disconnecting" => builder.on_disconnecting(move |socket, reason| {
+                let done = handler.call(Call::for_disconnect(socket, context.clone(), reason));
+                async move {
+                    done.await;
+                }
+            }),
             "disconnect" => builder.on_disconnect(move |socket, reason| {
                 let done = handler.call(Call::for_disconnect(socket, context.clone(), reason));
                 async move {

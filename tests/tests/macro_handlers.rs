@@ -532,3 +532,80 @@ async fn a_builder_can_leave_out_the_registered_handlers() {
         "{refused:?}"
     );
 }
+
+// ---- namespace /leaving: `disconnecting` runs while the socket is still in its rooms -----
+
+#[socketio::on("join", namespace = "/leaving")]
+async fn leaving_join(socket: Arc<Socket>, room: String) -> bool {
+    socket.join(&room);
+    true
+}
+
+/// Tells the rest of each of the leaving socket's rooms who leaves, from which rooms, and
+/// whether the namespace still lists it.
+#[socketio::on("disconnecting", namespace = "/leaving")]
+async fn leaving_disconnecting(io: SocketIo, socket: Arc<Socket>, reason: DisconnectReason) {
+    let mut rooms = socket.rooms();
+    rooms.sort();
+    let listed = io
+        .of("/leaving")
+        .is_some_and(|ns| ns.sockets().iter().any(|s| s.id() == socket.id()));
+    for room in socket.rooms() {
+        let _ = socket.to(room).emit(
+            "leaving",
+            (socket.id().as_str(), &rooms, listed, reason.as_str()),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnecting_runs_while_the_socket_is_still_in_its_rooms() {
+    use socketio::client::Client;
+
+    let (_io, url) = start_server().await;
+    let (told, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let stayer = Client::builder(url.as_str())
+        .namespace("/leaving", move |ns| {
+            ns.on("leaving", move |_socket, payload, _ack| {
+                let told = told.clone();
+                async move {
+                    let _ = told.send(payload.args);
+                }
+            })
+        })
+        .connect()
+        .await
+        .expect("the stayer connects");
+    let leaver = Client::builder(url.as_str())
+        .namespace("/leaving", |ns| ns)
+        .connect()
+        .await
+        .expect("the leaver connects");
+    for client in [&stayer, &leaver] {
+        let joined: bool = client
+            .of("/leaving")
+            .emit_with_ack("join", "room-1")
+            .await
+            .expect("joins");
+        assert!(joined);
+    }
+    let leaver_sid = leaver.of("/leaving").sid().expect("connected");
+    leaver.disconnect();
+
+    let args = tokio::time::timeout(std::time::Duration::from_secs(10), heard.recv())
+        .await
+        .expect("the stayer hears about it")
+        .expect("the handler keeps the channel");
+    let mut rooms = vec![leaver_sid.clone(), "room-1".to_owned()];
+    rooms.sort();
+    assert_eq!(
+        args,
+        vec![
+            json!(leaver_sid),
+            json!(rooms),
+            json!(true),
+            json!("client namespace disconnect"),
+        ]
+    );
+    stayer.disconnect();
+}

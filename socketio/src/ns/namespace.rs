@@ -85,8 +85,10 @@ pub struct NamespaceBuilder {
     connect: Vec<Box<ConnectFn>>,
     events: HashMap<String, Box<EventFn>>,
     any: Option<Box<AnyFn>>,
+    disconnecting: Option<Box<DisconnectFn>>,
     disconnect: Option<Box<DisconnectFn>>,
-    /// Where each event, `*` and `disconnect` handler was registered, to report duplicates.
+    /// Where each event, `*`, `disconnecting` and `disconnect` handler was registered, to
+    /// report duplicates.
     locations: HashMap<String, String>,
 }
 
@@ -156,6 +158,20 @@ impl NamespaceBuilder {
         self
     }
 
+    /// Runs once when a socket starts to leave, before [`on_disconnect`](Self::on_disconnect),
+    /// like Node's `disconnecting`: the socket is still in its rooms and in the namespace, so
+    /// a broadcast to its rooms from here reaches the others.
+    #[track_caller]
+    pub fn on_disconnecting<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.record_caller("disconnecting");
+        self.disconnecting = Some(Box::new(move |socket, reason| Box::pin(f(socket, reason))));
+        self
+    }
+
     /// Runs once when a socket leaves; its rooms are still readable here.
     #[track_caller]
     pub fn on_disconnect<F, Fut>(mut self, f: F) -> Self
@@ -174,7 +190,8 @@ impl NamespaceBuilder {
         self.locations.insert(event.to_owned(), caller.to_string());
     }
 
-    /// Where the handler of `event` (or `*`, `disconnect`) was registered, if it has one.
+    /// Where the handler of `event` (or `*`, `disconnecting`, `disconnect`) was registered, if
+    /// it has one.
     /// Connect handlers add up, so `connect` has none.
     pub(crate) fn registered_at(&self, event: &str) -> Option<&str> {
         self.locations.get(event).map(String::as_str)
@@ -363,6 +380,12 @@ impl Namespace {
             any(socket.clone(), event, payload, ack).await;
         } else {
             tracing::debug!(ns = %self.name, %event, "no handler for event");
+        }
+    }
+
+    pub(crate) async fn on_disconnecting(&self, socket: &Arc<Socket>, reason: DisconnectReason) {
+        if let Some(handler) = &self.handlers.disconnecting {
+            handler(socket.clone(), reason).await;
         }
     }
 

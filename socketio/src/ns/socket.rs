@@ -410,8 +410,9 @@ impl Socket {
         }
     }
 
-    /// Leaves the namespace: runs the disconnect handler (rooms still readable there), then
-    /// leaves every room and fails pending acks. Idempotent.
+    /// Leaves the namespace: runs the disconnecting handler (still in the namespace and its
+    /// rooms), leaves the namespace, runs the disconnect handler (rooms still readable there),
+    /// then leaves every room and fails pending acks. Idempotent.
     pub(crate) async fn close(self: &Arc<Self>, reason: DisconnectReason) {
         {
             let mut phase = self.lock_phase();
@@ -420,6 +421,7 @@ impl Socket {
             }
             *phase = Phase::Disconnected;
         }
+        self.ns.on_disconnecting(self, reason).await;
         self.ns.remove_socket(&self.id);
         self.ns.on_disconnect(self, reason).await;
         self.leave_all();
