@@ -30,7 +30,7 @@ pub use args::Payload;
 pub use args::{AckError, EmitError, Event, EventSet, Typed, WithTimeout};
 pub use engineio::serve;
 pub use ns::ack::AckSender;
-pub use ns::namespace::{ConnectError, NamespaceBuilder};
+pub use ns::namespace::{ConnectError, EVENT_REFUSED, IncomingEvent, NamespaceBuilder};
 pub use ns::socket::{DisconnectReason, Socket};
 pub use operators::{AckStream, BroadcastOperator};
 pub use server::glue::{SocketIoConnection, SocketIoHandler};

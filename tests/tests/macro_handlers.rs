@@ -609,3 +609,87 @@ async fn disconnecting_runs_while_the_socket_is_still_in_its_rooms() {
     );
     stayer.disconnect();
 }
+
+/// Per-event middleware (Node's `socket.use`): it renames an event and changes its argument
+/// before the handler, and refuses `admin:` events, which the client learns as an error ack
+/// or, without an ack, as an `event_refused` event; the refused events' handler never runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_middleware_sees_changes_and_refuses_events() {
+    use socketio::client::Client;
+
+    let ran = Arc::new(AtomicUsize::new(0));
+    let admin_ran = ran.clone();
+    let io = SocketIo::builder()
+        .registered_handlers(false)
+        .namespace("/guarded", move |ns| {
+            let admin_ran = admin_ran.clone();
+            ns.event_middleware(|_socket, mut event| async move {
+                if event.name.starts_with("admin:") {
+                    return Err(format!("{} is for admins", event.name));
+                }
+                if event.name == "old-name" {
+                    event.name = "new-name".into();
+                    event.payload.args.push(json!("added"));
+                }
+                Ok(event)
+            })
+            .on("new-name", |_socket, payload, ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send(payload);
+                }
+            })
+            .on_any(move |_socket, _event, _payload, _ack| {
+                let admin_ran = admin_ran.clone();
+                async move {
+                    admin_ran.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .build()
+        .expect("builds");
+    let url = format!("http://{}", serve(&io).await);
+
+    let (errors, mut error_events) = tokio::sync::mpsc::unbounded_channel();
+    let client = Client::builder(url.as_str())
+        .namespace("/guarded", move |ns| {
+            ns.on(socketio::EVENT_REFUSED, move |_socket, payload, _ack| {
+                let errors = errors.clone();
+                async move {
+                    let _ = errors.send(payload.args);
+                }
+            })
+        })
+        .connect()
+        .await
+        .expect("connects");
+    let socket = client.of("/guarded");
+
+    let renamed: (String, String) = socket
+        .emit_with_ack("old-name", "kept")
+        .await
+        .expect("the renamed event's handler answers");
+    assert_eq!(renamed, ("kept".to_owned(), "added".to_owned()));
+
+    let refused: Value = socket
+        .emit_with_ack("admin:wipe", ())
+        .await
+        .expect("the refusal is the ack");
+    assert_eq!(refused, json!({ "error": "admin:wipe is for admins" }));
+
+    socket.emit("admin:quiet", ()).expect("emits");
+    let told = tokio::time::timeout(std::time::Duration::from_secs(10), error_events.recv())
+        .await
+        .expect("an event_refused event comes")
+        .expect("the handler keeps the channel");
+    assert_eq!(
+        told,
+        vec![json!({ "event": "admin:quiet", "message": "admin:quiet is for admins" })]
+    );
+    // Everything the client sent has been answered in order, so a handler run would show.
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        0,
+        "no handler ran for a refused event"
+    );
+    client.disconnect();
+}

@@ -20,6 +20,30 @@ type ConnectFn = dyn Fn(Arc<Socket>) -> BoxFuture<Result<(), ConnectError>> + Se
 type EventFn = dyn Fn(Arc<Socket>, Payload, Option<AckSender>) -> BoxFuture<()> + Send + Sync;
 type AnyFn = dyn Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> BoxFuture<()> + Send + Sync;
 type DisconnectFn = dyn Fn(Arc<Socket>, DisconnectReason) -> BoxFuture<()> + Send + Sync;
+type EventMiddlewareFn =
+    dyn Fn(Arc<Socket>, IncomingEvent) -> BoxFuture<Result<IncomingEvent, String>> + Send + Sync;
+
+/// The event that tells a client an event without an ack was refused by an event middleware.
+pub const EVENT_REFUSED: &str = "event_refused";
+
+/// An incoming event as [`NamespaceBuilder::event_middleware`] sees it: its name and
+/// arguments, which the middleware may change before the handler runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IncomingEvent {
+    /// The event name; a middleware may change it to route the event to another handler.
+    pub name: String,
+    /// The arguments, attachments included.
+    pub payload: Payload,
+    wants_ack: bool,
+}
+
+impl IncomingEvent {
+    /// Whether the client asked for an ack.
+    pub fn wants_ack(&self) -> bool {
+        self.wants_ack
+    }
+}
 
 /// A refused namespace connection: the client receives CONNECT_ERROR with this message and
 /// data (the JavaScript client exposes them as `err.message` and `err.data`).
@@ -82,6 +106,7 @@ impl From<&str> for ConnectError {
 #[derive(Default)]
 pub struct NamespaceBuilder {
     middlewares: Vec<Box<ConnectFn>>,
+    event_middlewares: Vec<Box<EventMiddlewareFn>>,
     connect: Vec<Box<ConnectFn>>,
     events: HashMap<String, Box<EventFn>>,
     any: Option<Box<AnyFn>>,
@@ -111,6 +136,42 @@ impl NamespaceBuilder {
     {
         self.middlewares
             .push(Box::new(move |socket| Box::pin(f(socket))));
+        self
+    }
+
+    /// Runs for every incoming event before its handler, in registration order, like Node's
+    /// `socket.use`: it sees the event, may change its name or arguments (`Ok` passes it on),
+    /// or refuses it (`Err`), and then no handler runs. A refusal reaches the client: as the
+    /// ack `{"error": message}` when it asked for one, otherwise as an `event_refused` event
+    /// with `{"event": name, "message": message}` (not `error`, which Socket.IO parsers
+    /// refuse to deliver).
+    ///
+    /// ```
+    /// use socketio::SocketIo;
+    ///
+    /// let io = SocketIo::builder()
+    ///     .namespace("/", |ns| {
+    ///         ns.event_middleware(|socket, event| async move {
+    ///             if event.name.starts_with("admin:") && socket.get_session::<bool>() != Some(true) {
+    ///                 return Err(format!("{} needs an admin", event.name));
+    ///             }
+    ///             Ok(event)
+    ///         })
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = io;
+    /// ```
+    pub fn event_middleware<F, Fut, E>(mut self, f: F) -> Self
+    where
+        F: Fn(Arc<Socket>, IncomingEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<IncomingEvent, E>> + Send + 'static,
+        E: fmt::Display,
+    {
+        self.event_middlewares.push(Box::new(move |socket, event| {
+            let outcome = f(socket, event);
+            Box::pin(async move { outcome.await.map_err(|error| error.to_string()) })
+        }));
         self
     }
 
@@ -373,6 +434,13 @@ impl Namespace {
             Value::String(name) => name,
             other => other.to_string(),
         };
+        let (event, payload) = match self
+            .run_event_middlewares(socket, event, payload, ack_id)
+            .await
+        {
+            Some(passed) => passed,
+            None => return,
+        };
         let ack = ack_id.map(|id| AckSender::new(socket.clone(), id));
         if let Some(handler) = self.handlers.events.get(&event) {
             handler(socket.clone(), payload, ack).await;
@@ -381,6 +449,44 @@ impl Namespace {
         } else {
             tracing::debug!(ns = %self.name, %event, "no handler for event");
         }
+    }
+
+    /// Passes the event through the event middlewares; `None` when one refused it (the
+    /// client has then been told).
+    async fn run_event_middlewares(
+        &self,
+        socket: &Arc<Socket>,
+        name: String,
+        payload: Payload,
+        ack_id: Option<u64>,
+    ) -> Option<(String, Payload)> {
+        let mut event = IncomingEvent {
+            name,
+            payload,
+            wants_ack: ack_id.is_some(),
+        };
+        for middleware in &self.handlers.event_middlewares {
+            let refused_name = event.name.clone();
+            match middleware(socket.clone(), event).await {
+                Ok(passed) => event = passed,
+                Err(message) => {
+                    tracing::debug!(ns = %self.name, event = %refused_name, %message, "event refused");
+                    let told = match ack_id {
+                        Some(id) => AckSender::new(socket.clone(), id)
+                            .send(serde_json::json!({ "error": message })),
+                        None => socket.emit(
+                            EVENT_REFUSED,
+                            serde_json::json!({ "event": refused_name, "message": message }),
+                        ),
+                    };
+                    if let Err(error) = told {
+                        tracing::debug!(ns = %self.name, %error, "could not tell the refusal");
+                    }
+                    return None;
+                }
+            }
+        }
+        Some((event.name, event.payload))
     }
 
     pub(crate) async fn on_disconnecting(&self, socket: &Arc<Socket>, reason: DisconnectReason) {
