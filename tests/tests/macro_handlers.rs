@@ -693,3 +693,73 @@ async fn event_middleware_sees_changes_and_refuses_events() {
     );
     client.disconnect();
 }
+
+/// The outgoing catch-all (Node's `onAnyOutgoing`) sees each event a socket emits, plain and
+/// acked, with its arguments, and the client still gets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outgoing_catch_all_sees_every_emit_of_a_socket() {
+    use socketio::client::Client;
+
+    let (seen, mut outgoing) = tokio::sync::mpsc::unbounded_channel();
+    let io = SocketIo::builder()
+        .registered_handlers(false)
+        .namespace("/watched", move |ns| {
+            let seen = seen.clone();
+            ns.on_any_outgoing(move |socket, event, payload| {
+                let _ = seen.send((
+                    socket.id().to_string(),
+                    event.to_owned(),
+                    payload.args.clone(),
+                ));
+            })
+            .on("hello", |socket, _payload, ack| async move {
+                let _ = socket.emit("greeting", ("hi", 1));
+                let answer: Result<String, _> = socket.emit_with_ack("question", "name?").await;
+                if let Some(ack) = ack {
+                    let _ = ack.send(answer.unwrap_or_else(|e| e.to_string()));
+                }
+            })
+        })
+        .build()
+        .expect("builds");
+    let url = format!("http://{}", serve(&io).await);
+    let (greeted, mut greetings) = tokio::sync::mpsc::unbounded_channel();
+    let client = Client::builder(url.as_str())
+        .namespace("/watched", move |ns| {
+            ns.on("greeting", move |_socket, payload, _ack| {
+                let greeted = greeted.clone();
+                async move {
+                    let _ = greeted.send(payload.args);
+                }
+            })
+            .on("question", |_socket, _payload, ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send("ann");
+                }
+            })
+        })
+        .connect()
+        .await
+        .expect("connects");
+    let socket = client.of("/watched");
+    let sid = socket.sid().expect("connected");
+    let answer: String = socket.emit_with_ack("hello", ()).await.expect("answers");
+    assert_eq!(answer, "ann");
+    assert_eq!(
+        greetings.recv().await.expect("the greeting arrives"),
+        vec![json!("hi"), json!(1)]
+    );
+    assert_eq!(
+        outgoing.recv().await.expect("seen"),
+        (
+            sid.clone(),
+            "greeting".to_owned(),
+            vec![json!("hi"), json!(1)]
+        )
+    );
+    assert_eq!(
+        outgoing.recv().await.expect("seen"),
+        (sid, "question".to_owned(), vec![json!("name?")])
+    );
+    client.disconnect();
+}

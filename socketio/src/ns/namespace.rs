@@ -20,6 +20,7 @@ type ConnectFn = dyn Fn(Arc<Socket>) -> BoxFuture<Result<(), ConnectError>> + Se
 type EventFn = dyn Fn(Arc<Socket>, Payload, Option<AckSender>) -> BoxFuture<()> + Send + Sync;
 type AnyFn = dyn Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> BoxFuture<()> + Send + Sync;
 type DisconnectFn = dyn Fn(Arc<Socket>, DisconnectReason) -> BoxFuture<()> + Send + Sync;
+type OutgoingFn = dyn Fn(&Socket, &str, &Payload) + Send + Sync;
 type EventMiddlewareFn =
     dyn Fn(Arc<Socket>, IncomingEvent) -> BoxFuture<Result<IncomingEvent, String>> + Send + Sync;
 
@@ -112,6 +113,7 @@ pub struct NamespaceBuilder {
     any: Option<Box<AnyFn>>,
     disconnecting: Option<Box<DisconnectFn>>,
     disconnect: Option<Box<DisconnectFn>>,
+    any_outgoing: Option<Box<OutgoingFn>>,
     /// Where each event, `*`, `disconnecting` and `disconnect` handler was registered, to
     /// report duplicates.
     locations: HashMap<String, String>,
@@ -216,6 +218,18 @@ impl NamespaceBuilder {
         self.any = Some(Box::new(move |socket, event, payload, ack| {
             Box::pin(f(socket, event, payload, ack))
         }));
+        self
+    }
+
+    /// Sees every event a socket of this namespace emits (`emit`, `emit_with_ack`,
+    /// `emit_with_callback`, `emit_event`), with its name and arguments, just before it is
+    /// sent: Node's `socket.onAnyOutgoing`. Broadcasts are not included: they are encoded once
+    /// for all their recipients. It runs inside the emit, so keep it short.
+    pub fn on_any_outgoing<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
+    {
+        self.any_outgoing = Some(Box::new(f));
         self
     }
 
@@ -448,6 +462,13 @@ impl Namespace {
             any(socket.clone(), event, payload, ack).await;
         } else {
             tracing::debug!(ns = %self.name, %event, "no handler for event");
+        }
+    }
+
+    /// Tells the outgoing catch-all, if there is one, about an emit of `socket`.
+    pub(crate) fn notify_outgoing(&self, socket: &Socket, event: &str, payload: &Payload) {
+        if let Some(listener) = &self.handlers.any_outgoing {
+            listener(socket, event, payload);
         }
     }
 

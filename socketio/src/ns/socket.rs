@@ -181,6 +181,7 @@ impl Socket {
     /// ```
     pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
         let payload = args.into_payload()?;
+        self.ns.notify_outgoing(self, event, &payload);
         Ok(self.send_packet(payload.into_event(self.namespace(), event))?)
     }
 
@@ -251,6 +252,7 @@ impl Socket {
         args: impl IntoPayload,
     ) -> Result<(u64, oneshot::Receiver<Payload>), EmitError> {
         let payload = args.into_payload()?;
+        self.ns.notify_outgoing(self, event, &payload);
         let ack_id = self.ns.next_ack_id();
         let reply = self.expect_ack(ack_id);
         let packet = payload
