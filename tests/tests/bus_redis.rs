@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::bus::{TempDir, free_port};
+use common::bus::{TempDir, free_port, redis_runs_as};
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -43,8 +43,21 @@ struct RedisServer {
 }
 
 impl RedisServer {
+    /// On a free port; when another test took that port first, the Redis that answers is
+    /// not ours, so try another.
     fn tcp() -> RedisServer {
-        RedisServer::start(Listen::Tcp(free_port()))
+        for _ in 0..5 {
+            let port = free_port();
+            let server = RedisServer::start(Listen::Tcp(port));
+            if server
+                .child
+                .as_ref()
+                .is_some_and(|child| redis_runs_as(port, child.id()))
+            {
+                return server;
+            }
+        }
+        panic!("no redis-server of this test's own after 5 ports");
     }
 
     fn unix(path: PathBuf) -> RedisServer {

@@ -31,33 +31,11 @@ impl RedisServer {
         panic!("no redis-server of this test's own after 5 ports");
     }
 
-    /// Whether the server on `port` is this one's child (its `INFO server` names our pid).
+    /// Whether the server on `port` is this one's child.
     fn answers_as_own(&self) -> bool {
-        use std::io::{Read, Write};
-        let Some(pid) = self.child.as_ref().map(Child::id) else {
-            return false;
-        };
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-        if stream.write_all(b"INFO server\r\n").is_err() {
-            return false;
-        }
-        let mut reply = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = stream.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            reply.extend_from_slice(&chunk[..n]);
-            if String::from_utf8_lossy(&reply).contains("process_id:")
-                && reply.ends_with(b"\r\n\r\n")
-            {
-                break;
-            }
-        }
-        String::from_utf8_lossy(&reply).contains(&format!("process_id:{pid}\r\n"))
+        self.child
+            .as_ref()
+            .is_some_and(|child| redis_runs_as(self.port, child.id()))
     }
 
     /// `redis://127.0.0.1:PORT/`
@@ -326,4 +304,29 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Whether the Redis answering on loopback `port` is the process `pid` (its `INFO server`
+/// names it): another test may have taken the same free port first.
+pub fn redis_runs_as(port: u16, pid: u32) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream.write_all(b"INFO server\r\n").is_err() {
+        return false;
+    }
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        reply.extend_from_slice(&chunk[..n]);
+        if String::from_utf8_lossy(&reply).contains("process_id:") && reply.ends_with(b"\r\n\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&reply).contains(&format!("process_id:{pid}\r\n"))
 }
