@@ -163,6 +163,20 @@ async fn a_typed_handler_answers_the_server_ack_with_its_return_value() {
     client.disconnect();
 }
 
+/// A typed handler whose arguments do not fit answers the server's ack with the error object a
+/// server handler would send, instead of leaving the server to time out.
+#[tokio::test]
+async fn a_typed_handler_refuses_arguments_that_do_not_fit_with_an_error_ack() {
+    let addr = start_server().await;
+    let (client, mut events) = connect(addr, Transports::WebSocket).await;
+    client.emit("ask", (1, 2)).expect("emit");
+    let answer = next(&mut events, "answer").await;
+    assert_eq!(answer.args.len(), 1, "{answer:?}");
+    let message = answer.args[0]["error"].as_str().unwrap_or_default();
+    assert!(message.starts_with("invalid arguments: "), "{answer:?}");
+    client.disconnect();
+}
+
 #[tokio::test]
 async fn acks_by_callback_and_by_call_with_binary_at_depth() {
     let addr = start_server().await;

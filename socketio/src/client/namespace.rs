@@ -89,7 +89,8 @@ impl ClientNamespaceBuilder {
     /// [`from_args`] into `T` (a tuple for several arguments), and the value
     /// the handler returns is serialized with [`to_payload`] into the acknowledgement when the
     /// server asked for one (a tuple gives several arguments, `()` none). Arguments that do not
-    /// fit `T` are logged and the handler is not called.
+    /// fit `T` are logged, the handler is not called, and an ack the server asked for gets
+    /// `{"error": "invalid arguments: …"}`, as from a server handler.
     pub fn on_typed<F, Fut, T, R>(self, event: impl Into<String>, handler: F) -> Self
     where
         F: Fn(ClientSocket, T) -> Fut + Send + Sync + 'static,
@@ -107,6 +108,12 @@ impl ClientNamespaceBuilder {
                     Ok(call) => call.await,
                     Err(error) => {
                         tracing::warn!(event = %name, %error, "event arguments do not fit the handler");
+                        // Answer like a server handler does, so the server is not left waiting.
+                        if let Some(ack) = ack {
+                            let _ = ack.send(serde_json::json!({
+                                "error": format!("invalid arguments: {error}")
+                            }));
+                        }
                         return;
                     }
                 };
