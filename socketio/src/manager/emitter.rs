@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::BroadcastTarget;
 use super::bus::{BusDriver, BusError};
 use super::message::{BusMessage, Selection};
-use crate::args::{EmitError, Event, IntoPayload};
+use crate::args::{Contains, EmitError, Event, EventSet, IntoPayload, Typed};
 use crate::engineio::Sid;
 use serde::Serialize;
 
@@ -177,6 +177,42 @@ impl<B: BusDriver> Emitter<B> {
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub type RedisEmitter = Emitter<super::RedisBus>;
+
+/// The emitter, emitting only the events of a declared set (see
+/// [`event_set`](macro@crate::event_set)).
+impl<B: BusDriver> Emitter<B> {
+    /// This emitter, emitting only the events of `S`: emitting a type `S` does not declare is
+    /// a compile error.
+    pub fn typed<S: EventSet>(&self) -> Typed<Emitter<B>, S> {
+        Typed::new(self.clone())
+    }
+}
+
+impl<B: BusDriver, S: EventSet> Typed<Emitter<B>, S> {
+    /// Another namespace; see [`Emitter::of`].
+    pub fn of(&self, namespace: impl Into<String>) -> Self {
+        Typed::new(self.untyped().of(namespace))
+    }
+
+    /// Adds a room; see [`Emitter::to`].
+    pub fn to(&self, room: impl Into<String>) -> Self {
+        Typed::new(self.untyped().to(room))
+    }
+
+    /// Leaves out a room; see [`Emitter::except`].
+    pub fn except(&self, room: impl Into<String>) -> Self {
+        Typed::new(self.untyped().except(room))
+    }
+
+    /// Publishes an event of the set; see [`Emitter::emit_event`].
+    pub async fn emit<E>(&self, event: &E) -> Result<(), EmitError>
+    where
+        S: Contains<E>,
+        E: Event + Serialize,
+    {
+        self.untyped().emit_event(event).await
+    }
+}
 
 #[cfg(feature = "redis")]
 impl Emitter<super::RedisBus> {

@@ -29,4 +29,8 @@ fn client(client: socketio::client::Client) {
     let _ = client.typed::<ToClient>().emit(&Secret);
 }
 
+async fn emitter<B: socketio::manager::BusDriver>(emitter: socketio::manager::Emitter<B>) {
+    let _ = emitter.typed::<ToClient>().emit(&Secret).await;
+}
+
 fn main() {}

@@ -1,5 +1,5 @@
-// One set per direction, used on a server socket, a broadcast, a handler parameter and the
-// client; plain string events still work on the untyped handle.
+// One set per direction, used on a server socket, a broadcast, a handler parameter, the
+// client and a write-only emitter; plain string events still work on the untyped handle.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +62,14 @@ async fn client(client: Client) -> Result<(), Box<dyn std::error::Error>> {
         .emit_with_ack(&Line { text: "kept?".into() })
         .await?;
     Ok(())
+}
+
+#[allow(dead_code)]
+async fn emitter<B: socketio::manager::BusDriver>(
+    emitter: socketio::manager::Emitter<B>,
+) -> Result<(), socketio::EmitError> {
+    let typed = emitter.typed::<ToClient>();
+    typed.of("/chat").to("room").emit(&Typing("bus".into(), false)).await
 }
 
 fn main() {
