@@ -186,6 +186,10 @@ pub async fn start_node(manager: socketio::manager::PubSubManager) -> Node {
 
     let io = SocketIo::builder()
         .manager(manager.clone())
+        // Room for a whole burst (cluster_burst sends 3000): a client still on polling, or
+        // mid-upgrade, when a burst lands would otherwise be dropped as a slow client, the
+        // documented policy that overload.rs tests.
+        .engine(|config| config.queue_capacity(8192))
         .namespace("/", |ns| {
             ns.on_connect(|socket| async move {
                 socket.join("r");
