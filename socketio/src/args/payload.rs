@@ -31,6 +31,11 @@ pub struct Payload {
 }
 
 impl Payload {
+    /// The ack an error travels as, the same from every side: `{"error": "<message>"}`.
+    pub(crate) fn error_ack(error: &impl std::fmt::Display) -> Self {
+        Payload::from_args(vec![serde_json::json!({ "error": error.to_string() })])
+    }
+
     /// No arguments.
     pub fn empty() -> Self {
         Payload::default()

@@ -14,6 +14,7 @@ use super::socket::{ClientAck, ClientSocket};
 use crate::args::Payload;
 use crate::args::{from_args, to_payload};
 use crate::client::engine::BoxFuture;
+use crate::handler::CallError;
 
 pub(crate) type EventFn =
     dyn Fn(ClientSocket, Payload, Option<ClientAck>) -> BoxFuture<()> + Send + Sync;
@@ -110,9 +111,7 @@ impl ClientNamespaceBuilder {
                         tracing::warn!(event = %name, %error, "event arguments do not fit the handler");
                         // Answer like a server handler does, so the server is not left waiting.
                         if let Some(ack) = ack {
-                            let _ = ack.send(serde_json::json!({
-                                "error": format!("invalid arguments: {error}")
-                            }));
+                            let _ = ack.send(Payload::error_ack(&CallError::Argument(error)));
                         }
                         return;
                     }

@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use crate::args::Payload;
 use crate::args::{self, SerdeError};
@@ -257,7 +256,7 @@ impl<S: Side> Call<S> {
             CallKind::Connect => Completion::refuse(ConnectError::new(error.to_string())),
             CallKind::Event => {
                 if let Some(ack) = self.ack.take() {
-                    S::send_ack(ack, error_object(&error));
+                    S::send_ack(ack, Payload::error_ack(&error));
                 }
                 Completion::done()
             }
@@ -273,7 +272,7 @@ impl<S: Side> Call<S> {
             Err(error) => {
                 let (sid, ns) = S::describe(&self.socket);
                 tracing::warn!(%sid, %ns, event = %self.event, %error, "handler returned an error");
-                error_object(&error)
+                Payload::error_ack(&error)
             }
         };
         if let Some(ack) = self.ack.take() {
@@ -302,11 +301,6 @@ impl<S: Side> Call<S> {
     ) -> Result<(), CallError> {
         guard(&self.socket).into_guard_result()
     }
-}
-
-/// The ack an error travels as: `{"error": "<message>"}`.
-fn error_object(error: &impl fmt::Display) -> Payload {
-    Payload::from_args(vec![json!({ "error": error.to_string() })])
 }
 
 /// How a generated handler call ended.

@@ -493,8 +493,9 @@ impl Namespace {
                 Err(message) => {
                     tracing::debug!(ns = %self.name, event = %refused_name, %message, "event refused");
                     let told = match ack_id {
-                        Some(id) => AckSender::new(socket.clone(), id)
-                            .send(serde_json::json!({ "error": message })),
+                        Some(id) => {
+                            AckSender::new(socket.clone(), id).send(Payload::error_ack(&message))
+                        }
                         None => socket.emit(
                             EVENT_REFUSED,
                             serde_json::json!({ "event": refused_name, "message": message }),
