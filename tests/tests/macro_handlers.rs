@@ -613,6 +613,7 @@ async fn disconnecting_runs_while_the_socket_is_still_in_its_rooms() {
 /// Per-event middleware (Node's `socket.use`): it renames an event and changes its argument
 /// before the handler, and refuses `admin:` events, which the client learns as an error ack
 /// or, without an ack, as an `event_refused` event; the refused events' handler never runs.
+/// Checked from our client and from python-socketio's (`tests/python/pipeline_client.py`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_middleware_sees_changes_and_refuses_events() {
     use socketio::client::Client;
@@ -692,6 +693,29 @@ async fn event_middleware_sees_changes_and_refuses_events() {
         "no handler ran for a refused event"
     );
     client.disconnect();
+
+    // The same three checks from python-socketio's client.
+    let mut cmd = std::process::Command::new(common::require_venv_python());
+    cmd.arg("tests/python/pipeline_client.py").arg(&url);
+    let stdout = run_script(cmd, "pipeline_client.py".to_owned()).await;
+    let passed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("PASS "))
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            "renamed event and changed argument",
+            "refusal as the ack",
+            "refusal as an event_refused event",
+        ],
+        "pipeline_client.py:\n{stdout}"
+    );
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        0,
+        "no handler ran for a refused event"
+    );
 }
 
 /// The outgoing catch-all (Node's `onAnyOutgoing`) sees each event a socket emits, plain and
