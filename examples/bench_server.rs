@@ -5,7 +5,9 @@
 //!
 //! Run: `PORT=3000 cargo run --release --example bench_server`
 
-use socketio::SocketIo;
+use std::sync::Arc;
+
+use socketio::{Payload, Socket, SocketIo};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -16,18 +18,16 @@ async fn main() -> std::io::Result<()> {
 
     let io = SocketIo::builder()
         .namespace("/", |ns| {
-            ns.on("echo", |_, payload, ack| async move {
-                if let Some(ack) = ack {
-                    let _ = ack.send(payload);
-                }
-            })
-            .on("broadcast", |socket, payload, ack| async move {
-                // Everyone in the namespace, the sender included.
-                let _ = socket.namespace_sockets().emit("bcast", payload);
-                if let Some(ack) = ack {
-                    let _ = ack.send(());
-                }
-            })
+            // The arguments, untouched, are the ack.
+            ns.on("echo", |payload: Payload| async move { payload })
+                // Acked with no arguments, when the client asks.
+                .on(
+                    "broadcast",
+                    |socket: Arc<Socket>, payload: Payload| async move {
+                        // Everyone in the namespace, the sender included.
+                        let _ = socket.namespace_sockets().emit("bcast", payload);
+                    },
+                )
         })
         .build()
         .expect("valid namespaces");

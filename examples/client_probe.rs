@@ -17,9 +17,11 @@ use serde_json::{Value, json};
 use socketio::Payload;
 use socketio::args::to_payload;
 use socketio::client::{
-    Client, ClientBuilder, ClientError, DisconnectReason, Reconnection, Transports,
+    Client, ClientAck, ClientBuilder, ClientError, ClientSocket, DisconnectReason, Reconnection,
+    Transports,
 };
 use socketio::engineio::TransportKind;
+use socketio::handler::EventName;
 use tokio::sync::{Mutex, mpsc};
 
 /// The longest one step of a check may take.
@@ -292,26 +294,29 @@ impl Probe {
                 if let Some(auth) = auth {
                     ns = ns.auth(auth);
                 }
-                ns.on_any(move |socket, name, payload, _ack| {
-                    let _ = events.send(Seen::Event {
-                        namespace: socket.namespace().to_owned(),
-                        name,
-                        payload,
-                    });
-                    async {}
-                })
-                .on("ack-request", |_socket, payload, ack| async move {
-                    if let Some(ack) = ack {
-                        let _ = ack.send(payload);
-                    }
-                })
-                .on_disconnect(move |socket, reason| {
-                    let _ = disconnects.send(Seen::Disconnect {
-                        namespace: socket.namespace().to_owned(),
-                        reason,
-                    });
-                    async {}
-                })
+                ns.on_any(
+                    move |socket: ClientSocket,
+                          EventName(name): EventName,
+                          payload: Payload,
+                          _no_ack: Option<ClientAck>| {
+                        let _ = events.send(Seen::Event {
+                            namespace: socket.namespace().to_owned(),
+                            name,
+                            payload,
+                        });
+                        async {}
+                    },
+                )
+                .on("ack-request", |payload: Payload| async move { payload })
+                .on_disconnect(
+                    move |socket: ClientSocket, reason: DisconnectReason| {
+                        let _ = disconnects.send(Seen::Disconnect {
+                            namespace: socket.namespace().to_owned(),
+                            reason,
+                        });
+                        async {}
+                    },
+                )
             });
         }
         let client = builder.connect().await.map_err(err)?;

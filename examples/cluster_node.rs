@@ -8,12 +8,13 @@
 //! is alive, default 2000, so they stop counting it three intervals after it dies). Without
 //! `--port` the `PORT` variable is used (default 3000).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::Value;
 use socketio::manager::{AmqpBus, PubSubManager, RedisBus};
-use socketio::{NamespaceBuilder, Payload, SocketIo};
+use socketio::{AckSender, NamespaceBuilder, Payload, Socket, SocketIo};
 use socketio_examples::contract::{
     chat_namespace, echo_namespace, engine_options, shutdown_signal,
 };
@@ -109,28 +110,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// `request-ack-to` (sid, …args): emit `ack-request` (…args) with an ack to socket `sid`
 /// wherever it is connected, and hand its reply to the requester as `ack-result`.
 fn request_ack_to(ns: NamespaceBuilder) -> NamespaceBuilder {
-    ns.on("request-ack-to", |socket, mut payload, _| async move {
-        if payload.args.is_empty() {
-            return;
-        }
-        let target = match payload.args.remove(0) {
-            Value::String(sid) => sid,
-            other => other.to_string(),
-        };
-        let Ok(mut replies) = socket
-            .namespace_sockets()
-            .to(target)
-            .timeout(ACK_TIMEOUT)
-            .emit_with_ack::<Payload>("ack-request", payload)
-        else {
-            return;
-        };
-        // The reply may come from another node, so this waits in its own task and the
-        // requester's next events are not held up.
-        tokio::spawn(async move {
-            if let Some((_, Ok(reply))) = replies.next().await {
-                let _ = socket.emit("ack-result", reply);
+    ns.on(
+        "request-ack-to",
+        |socket: Arc<Socket>, mut payload: Payload, _no_ack: Option<AckSender>| async move {
+            if payload.args.is_empty() {
+                return;
             }
-        });
-    })
+            let target = match payload.args.remove(0) {
+                Value::String(sid) => sid,
+                other => other.to_string(),
+            };
+            let Ok(mut replies) = socket
+                .namespace_sockets()
+                .to(target)
+                .timeout(ACK_TIMEOUT)
+                .emit_with_ack::<Payload>("ack-request", payload)
+            else {
+                return;
+            };
+            // The reply may come from another node, so this waits in its own task and the
+            // requester's next events are not held up.
+            tokio::spawn(async move {
+                if let Some((_, Ok(reply))) = replies.next().await {
+                    let _ = socket.emit("ack-result", reply);
+                }
+            });
+        },
+    )
 }

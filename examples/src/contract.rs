@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use socketio::engineio::{CorsOrigins, EngineConfig};
-use socketio::{AckError, ConnectError, NamespaceBuilder, Payload, Socket};
+use socketio::{AckError, AckSender, ConnectError, NamespaceBuilder, Payload, Socket};
 
 /// The engine options of the contract: 300 ms pings, 200 ms ping timeout, 1 MB payloads.
 pub fn engine_options(config: EngineConfig) -> EngineConfig {
@@ -22,79 +22,88 @@ pub fn engine_options(config: EngineConfig) -> EngineConfig {
 }
 
 /// `/` and `/custom`: report the auth, echo `message`, acknowledge `message-with-ack`.
+///
+/// Handlers that must not acknowledge take the `Option<AckSender>` and drop it: a handler's
+/// return value is otherwise the ack.
 pub fn echo_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
-    ns.on_connect(|socket| async move {
+    ns.on_connect(|socket: Arc<Socket>| async move {
         let _ = socket.emit("auth", socket.auth());
-        Ok(())
     })
-    .on("message", |socket, payload, _| async move {
-        let _ = socket.emit("message-back", payload);
-    })
-    .on("message-with-ack", |_, payload, ack| async move {
-        if let Some(ack) = ack {
-            let _ = ack.send(payload);
-        }
-    })
+    .on(
+        "message",
+        |socket: Arc<Socket>, payload: Payload, _no_ack: Option<AckSender>| async move {
+            let _ = socket.emit("message-back", payload);
+        },
+    )
+    .on(
+        "message-with-ack",
+        |payload: Payload| async move { payload },
+    )
 }
 
 /// `/chat`: the interop contract for official clients.
 pub fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
-    ns.on_connect(|socket| async move {
+    ns.on_connect(|socket: Arc<Socket>| async move {
         if socket.auth().get("token") != Some(&json!("secret")) {
             return Err(ConnectError::new("unauthorized"));
         }
         let _ = socket.emit("auth", socket.auth());
         Ok(())
     })
-    .on("echo", |socket, payload, _| async move {
-        let _ = socket.emit("echo", payload);
-    })
-    .on("echo-ack", |_, payload, ack| async move {
-        if let Some(ack) = ack {
-            let _ = ack.send(payload);
-        }
-    })
-    .on("join", |socket, payload, ack| async move {
+    .on(
+        "echo",
+        |socket: Arc<Socket>, payload: Payload, _no_ack: Option<AckSender>| async move {
+            let _ = socket.emit("echo", payload);
+        },
+    )
+    .on("echo-ack", |payload: Payload| async move { payload })
+    .on("join", |socket: Arc<Socket>, payload: Payload| async move {
         let room = room_of(&payload);
         socket.join(&room);
-        if let Some(ack) = ack {
-            let _ = ack.send(room);
-        }
+        room
     })
-    .on("leave", |socket, payload, ack| async move {
-        let room = room_of(&payload);
-        socket.leave(&room);
-        if let Some(ack) = ack {
-            let _ = ack.send(room);
-        }
-    })
-    .on("to-room", |socket, mut payload, ack| async move {
-        let room = room_of(&payload);
-        if !payload.args.is_empty() {
-            payload.args.remove(0);
-        }
-        let _ = socket.to(room).emit("room-message", payload);
-        if let Some(ack) = ack {
-            let _ = ack.send("ok");
-        }
-    })
-    .on("request-ack", |socket, payload, _| async move {
-        // The reply arrives in a callback, so this client's next events are not held up.
-        let replier = socket.clone();
-        socket.timeout(Duration::from_secs(5)).emit_with_callback(
-            "ack-request",
-            payload,
-            move |reply: Result<Payload, AckError>| async move {
-                if let Ok(reply) = reply {
-                    let _ = replier.emit("ack-result", reply);
-                }
-            },
-        );
-    })
-    .on("disconnect-me", |socket, _, _| async move {
-        socket.disconnect();
-    })
-    .on_disconnect(|socket, _reason| async move {
+    .on(
+        "leave",
+        |socket: Arc<Socket>, payload: Payload| async move {
+            let room = room_of(&payload);
+            socket.leave(&room);
+            room
+        },
+    )
+    .on(
+        "to-room",
+        |socket: Arc<Socket>, mut payload: Payload| async move {
+            let room = room_of(&payload);
+            if !payload.args.is_empty() {
+                payload.args.remove(0);
+            }
+            let _ = socket.to(room).emit("room-message", payload);
+            "ok"
+        },
+    )
+    .on(
+        "request-ack",
+        |socket: Arc<Socket>, payload: Payload, _no_ack: Option<AckSender>| async move {
+            // The reply arrives in a callback, so this client's next events are not held up.
+            let replier = socket.clone();
+            socket.timeout(Duration::from_secs(5)).emit_with_callback(
+                "ack-request",
+                payload,
+                move |reply: Result<Payload, AckError>| async move {
+                    if let Ok(reply) = reply {
+                        let _ = replier.emit("ack-result", reply);
+                    }
+                },
+            );
+        },
+    )
+    .on(
+        "disconnect-me",
+        |socket: Arc<Socket>, _no_ack: Option<AckSender>| async move {
+            socket.disconnect();
+        },
+    )
+    .on_disconnect(|socket: Arc<Socket>| async move {
         announce_departure(&socket);
     })
 }

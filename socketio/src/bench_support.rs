@@ -11,7 +11,7 @@ use http::{HeaderMap, Uri};
 
 use crate::engineio::{self, Handshake, TransportKind};
 use crate::manager::LocalManager;
-use crate::ns::namespace::{Namespace, NamespaceBuilder};
+use crate::ns::namespace::{HandlerTable, Namespace};
 use crate::ns::socket::{Connection, Socket};
 use crate::operators::BroadcastOperator;
 
@@ -50,7 +50,7 @@ impl BenchNamespace {
     pub fn new(n: usize) -> Self {
         let ns = Namespace::new(
             "/".to_owned(),
-            Arc::new(NamespaceBuilder::default()),
+            Arc::new(HandlerTable::default()),
             Arc::new(LocalManager::new()),
         );
         // `Namespace::connect` is async only because of connect handlers; there are none,

@@ -29,7 +29,7 @@ use tower_service::Service;
 use crate::args::Payload;
 use crate::args::{Rest, from_arg, from_args, to_payload};
 use crate::client::{
-    Client, ClientBuilder, ClientError, ClientNamespaceBuilder, Reconnection, Transports,
+    Client, ClientAck, ClientBuilder, ClientError, ClientNamespaceBuilder, Reconnection, Transports,
 };
 use crate::engineio::engine::{Engine, Flow};
 use crate::engineio::packet::{Frame, Packet as EnginePacket, PacketError};
@@ -1630,28 +1630,25 @@ pub fn client_open_packet(data: &[u8]) {
 /// Handlers of every kind, on each namespace of the scripted client.
 fn scripted_handlers(namespace: ClientNamespaceBuilder) -> ClientNamespaceBuilder {
     namespace
-        .on("echo", |_socket, payload, ack| async move {
-            check_payload(&payload);
-            if let Some(ack) = ack {
-                let _ = ack.send(payload);
-            }
-        })
-        .on_typed("typed", |_socket, (text, n): (String, u32)| async move {
+        .on(
+            "echo",
+            |payload: Payload, ack: Option<ClientAck>| async move {
+                check_payload(&payload);
+                if let Some(ack) = ack {
+                    let _ = ack.send(payload);
+                }
+            },
+        )
+        .on("typed", |text: String, n: u32| async move {
             format!("{text}{n}")
         })
-        .on_typed(
-            "upload",
-            |_socket, upload: Upload| async move { upload.data },
-        )
-        .on_any(|_socket, _event, payload, ack| async move {
+        .on("upload", |upload: Upload| async move { upload.data })
+        .on_any(|payload: Payload| async move {
             check_payload(&payload);
-            if let Some(ack) = ack {
-                let _ = ack.send(Payload::empty());
-            }
         })
-        .on_connect(|_socket| async {})
-        .on_connect_error(|_socket, _error| async {})
-        .on_disconnect(|_socket, _reason| async {})
+        .on_connect(|| async {})
+        .on_connect_error(|_refusal: serde_json::Value| async {})
+        .on_disconnect(|_reason: crate::client::DisconnectReason| async {})
 }
 
 /// The acks the scripted client waits for when the frames arrive: ids 0 and 1 on `/chat`.

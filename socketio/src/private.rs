@@ -47,11 +47,11 @@ pub trait ViaSerialize {
 
 impl<T: serde::Serialize> ViaSerialize for AckProbe<T> {
     fn ack_one(&self) -> AckReply {
-        AckReply::one(&self.0)
+        AckReply::value(&self.0)
     }
 
     fn ack_spread(&self) -> AckReply {
-        AckReply::spread(&self.0)
+        AckReply::value(&self.0)
     }
 }
 

@@ -9,10 +9,8 @@
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
-use crate::handler::{BoxFuture, Call, Instance, ServerContext, ServerSide, Side};
-use crate::ns::namespace::NamespaceBuilder;
+use crate::handler::{BoxFuture, Call, Instance, NamespaceBuilder, ServerSide, Side};
 
 /// A generated handler function.
 pub type HandlerFn<S = ServerSide> = fn(Call<S>) -> BoxFuture;
@@ -222,7 +220,6 @@ impl Resolved<ServerSide> {
     pub(crate) fn install(
         self,
         builder: NamespaceBuilder,
-        context: &Arc<ServerContext>,
     ) -> Result<NamespaceBuilder, RegistryError> {
         if let Some(first) = builder.registered_at(self.event) {
             return Err(RegistryError::Duplicate {
@@ -232,40 +229,8 @@ impl Resolved<ServerSide> {
                 second: self.location.to_string(),
             });
         }
-        let context = context.clone();
         let handler = self.call;
-        let builder = match self.event {
-            "connect" => builder.on_connect(move |socket| {
-                let done = handler.call(Call::for_connect(socket, context.clone()));
-                async move { done.await.into_connect_result() }
-            }),
-            "disconnecting" => builder.on_disconnecting(move |socket, reason| {
-                let done = handler.call(Call::for_disconnect(socket, context.clone(), reason));
-                async move {
-                    done.await;
-                }
-            }),
-            "disconnect" => builder.on_disconnect(move |socket, reason| {
-                let done = handler.call(Call::for_disconnect(socket, context.clone(), reason));
-                async move {
-                    done.await;
-                }
-            }),
-            "*" => builder.on_any(move |socket, event, payload, ack| {
-                let call = Call::for_event(socket, context.clone(), event, payload, ack);
-                let done = handler.call(call);
-                async move {
-                    done.await;
-                }
-            }),
-            event => builder.on(event, move |socket, payload, ack| {
-                let call = Call::for_event(socket, context.clone(), event.to_owned(), payload, ack);
-                let done = handler.call(call);
-                async move {
-                    done.await;
-                }
-            }),
-        };
+        let builder = builder.on_generated(self.event, move |call| handler.call(call));
         Ok(builder.with_location(self.event, self.location))
     }
 }

@@ -274,6 +274,55 @@ check("typed broadcast acks from every socket of a room", async () => {
   expectSame("votes", votes, expected);
 });
 
+// /by-hand: the same model for handlers registered by hand (closures and plain async fns).
+check("by hand: connect with an Auth extractor refuses with message and data", async () => {
+  const err = await refused(open("/by-hand", { token: "bad" }), "/by-hand with a bad token");
+  expectSame("connect_error", [err.message, err.data], ["bad token", { hint: "not bad" }]);
+});
+
+check("by hand: typed arguments in, the return value is the ack", async () => {
+  const hand = open("/by-hand", { token: "carol" });
+  await connected(hand, "/by-hand");
+  expectSame("tuple", await call(hand, "tuple", "abc", 1), ["ABC", 2]);
+  expectSame("single", await call(hand, "single", { x: [1, 2] }), [{ got: { x: [1, 2] } }]);
+  expectSame("unit", await call(hand, "unit"), []);
+  expectSame("optional absent", await call(hand, "optional", "a"), ["a", null]);
+  expectSame("optional present", await call(hand, "optional", "a", 5), ["a", 5]);
+  expectSame("rest", await call(hand, "rest", "a", 1, { b: 2 }, [3]), ["a", 3]);
+  expectSame("raw payload with binary", await call(hand, "raw", 1, Buffer.from([7])), [1, Buffer.from([7])]);
+  expectSame("Args reads the event whole", await call(hand, "stamp", "abcd", Buffer.from([5])), [4, Buffer.from([5])]);
+  expectSame("manual", await call(hand, "manual", 21), [42, "by hand"]);
+  expectSame("whoami", await call(hand, "whoami"), ["carol", { token: "carol" }, true]);
+  expectSame("state", await call(hand, "state"), ["welcome"]);
+});
+
+check("by hand: Result returns, with String and HandlerError errors", async () => {
+  const hand = open("/by-hand", { token: "dave" });
+  await connected(hand, "/by-hand");
+  expectSame("ok", await call(hand, "fallible", 4), [40]);
+  expectSame("string error", await call(hand, "fallible", -1), [{ error: "-1 is negative" }]);
+  expectSame("parsed", await call(hand, "parse", "12"), [12]);
+  expectSame("HandlerError::new", await call(hand, "parse", "0"), [{ error: "zero is not allowed" }]);
+  expectSame("? on a std error", await call(hand, "parse", "x"), [{ error: "invalid digit found in string" }]);
+  const [reply, ...rest] = await call(hand, "tuple", 5, "x");
+  if (rest.length !== 0 || typeof reply?.error !== "string" || !reply.error.startsWith("invalid arguments")) {
+    throw new Error(`expected an invalid arguments error, got ${JSON.stringify(plain([reply, ...rest]))}`);
+  }
+});
+
+check("by hand: catch-all with the event name, and disconnect with the reason", async () => {
+  const hand = open("/by-hand", { token: "erin" });
+  await connected(hand, "/by-hand");
+  const caught = next(hand, "caught");
+  hand.emit("anything", 1, Buffer.from([9]));
+  expectSame("caught", await caught, ["anything", 1, Buffer.from([9])]);
+  expectSame("catch-all ack", await call(hand, "other"), []);
+  const id = hand.id;
+  const gone = next(watcher, "gone");
+  hand.disconnect();
+  expectSame("gone", await gone, [id, "client namespace disconnect"]);
+});
+
 for (const [name, body] of checks) {
   currentCheck = name;
   try {

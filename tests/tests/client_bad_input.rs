@@ -163,7 +163,7 @@ async fn disconnect_reason_after(frames: Vec<Message>, max_payload: usize) -> Di
             .max_payload(max_payload)
             .reconnection(no_reconnection())
             .namespace("/", move |ns| {
-                ns.on_disconnect(move |_socket, reason| {
+                ns.on_disconnect(move |reason: DisconnectReason| {
                     let _ = tx.send(reason);
                     async {}
                 })
@@ -246,7 +246,7 @@ async fn a_silent_server_is_a_ping_timeout() {
         .transports(Transports::WebSocket)
         .reconnection(no_reconnection())
         .namespace("/", move |ns| {
-            ns.on_disconnect(move |_socket, reason| {
+            ns.on_disconnect(move |reason: DisconnectReason| {
                 let _ = tx.send(reason);
                 async {}
             })

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::json;
-use socketio::EmitError;
 use socketio::args::to_payload;
-use socketio::client::{Client, ClientError, ConnectionState, SimpleClient, Transports, blocking};
+use socketio::client::{
+    Client, ClientAck, ClientError, ConnectionState, SimpleClient, Transports, blocking,
+};
+use socketio::{EmitError, Payload};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -19,10 +21,13 @@ fn blocking_client_calls_emits_and_disconnects() {
     let (tx, rx) = std::sync::mpsc::channel();
     let builder = Client::builder(server.url())
         .transports(Transports::Polling)
-        .on("message-back", move |_socket, payload, _ack| {
-            let _ = tx.send(payload);
-            async {}
-        })
+        .on(
+            "message-back",
+            move |payload: Payload, _ack: Option<ClientAck>| {
+                let _ = tx.send(payload);
+                async {}
+            },
+        )
         .namespace("/chat", |ns| ns.auth(json!({ "token": "secret" })));
     let client = blocking::Client::connect(builder).expect("connect");
     assert!(client.connected());

@@ -12,9 +12,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::json;
 use socketio::args::{from_args, to_payload};
-use socketio::client::{Client, ClientError, ClientSocket, Transports};
+use std::sync::Arc;
+
+use socketio::client::{Client, ClientAck, ClientError, ClientSocket, Transports};
 use socketio::engineio::TransportKind;
-use socketio::{AckError, ConnectError, EmitError, Payload, SocketIo};
+use socketio::handler::EventName;
+use socketio::{AckError, AckSender, ConnectError, EmitError, Payload, Socket, SocketIo};
 use tokio::sync::mpsc;
 
 use common::eio::within;
@@ -31,7 +34,7 @@ async fn start_server() -> SocketAddr {
     let io = SocketIo::builder()
         .engine(|config| config.path(PATH))
         .namespace("/", |ns| {
-            ns.on_connect(|socket| async move {
+            ns.on_connect(|socket: Arc<Socket>| async move {
                 let handshake = socket.handshake();
                 let header = handshake
                     .headers
@@ -43,25 +46,34 @@ async fn start_server() -> SocketAddr {
                 let _ = socket.emit("hello", (json!(header), json!(query)));
                 Ok(())
             })
-            .on("ask", |socket, payload, _| async move {
-                let reply: Payload = socket
-                    .timeout(ACK_TIMEOUT)
-                    .emit_with_ack("question", payload)
-                    .await
-                    .unwrap_or_default();
-                let _ = socket.emit("answer", reply);
-            })
-            .on("echo", |_socket, payload, ack| async move {
-                if let Some(ack) = ack {
-                    let _ = ack.send(payload);
-                }
-            })
-            .on("shout", |socket, payload, _| async move {
-                let _ = socket.emit("unknown-to-the-client", payload);
-            })
+            .on(
+                "ask",
+                |socket: Arc<Socket>, payload: Payload, _ack: Option<AckSender>| async move {
+                    let reply: Payload = socket
+                        .timeout(ACK_TIMEOUT)
+                        .emit_with_ack("question", payload)
+                        .await
+                        .unwrap_or_default();
+                    let _ = socket.emit("answer", reply);
+                },
+            )
+            .on(
+                "echo",
+                |payload: Payload, ack: Option<AckSender>| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(payload);
+                    }
+                },
+            )
+            .on(
+                "shout",
+                |socket: Arc<Socket>, payload: Payload, _ack: Option<AckSender>| async move {
+                    let _ = socket.emit("unknown-to-the-client", payload);
+                },
+            )
         })
         .namespace("/admin", |ns| {
-            ns.middleware(|_socket| async move {
+            ns.middleware(|| async move {
                 Err(ConnectError::new("admins only").with_data(json!({ "retry": false })))
             })
         })
@@ -104,16 +116,15 @@ async fn connect(addr: SocketAddr, transports: Transports) -> (Client, Events) {
         .header("x-probe", "header-value")
         .query("q", "a b&c")
         .namespace("/", move |ns| {
-            ns.on_any(move |_socket, event, payload, _ack| {
-                let _ = tx.send((event, payload));
-                async {}
-            })
-            .on_typed(
-                "question",
-                |_socket: ClientSocket, (text, data): (String, Bytes)| async move {
-                    ("answered", text, data, Bytes::from_static(b"\xff"))
+            ns.on_any(
+                move |EventName(event): EventName, payload: Payload, _ack: Option<ClientAck>| {
+                    let _ = tx.send((event, payload));
+                    async {}
                 },
             )
+            .on("question", |text: String, data: Bytes| async move {
+                ("answered", text, data, Bytes::from_static(b"\xff"))
+            })
         })
         .connect()
         .await
@@ -222,8 +233,8 @@ async fn a_refused_namespace_reports_the_server_message_and_data() {
         .path(PATH)
         .transports(Transports::WebSocket)
         .namespace("/admin", move |ns| {
-            ns.on_connect_error(move |socket, error| {
-                let _ = tx.send((socket.namespace().to_owned(), error));
+            ns.on_connect_error(move |socket: ClientSocket, refusal: serde_json::Value| {
+                let _ = tx.send((socket.namespace().to_owned(), refusal));
                 async {}
             })
         })
@@ -235,10 +246,11 @@ async fn a_refused_namespace_reports_the_server_message_and_data() {
         data: Some(json!({ "retry": false })),
     };
     assert_eq!(outcome.expect_err("refused"), expected);
-    let (namespace, error) = within("on_connect_error", rx.recv())
+    let (namespace, refusal) = within("on_connect_error", rx.recv())
         .await
         .expect("handler");
-    assert_eq!((namespace.as_str(), error), ("/admin", expected));
+    let refusal_seen = json!({ "message": "admins only", "data": { "retry": false } });
+    assert_eq!((namespace.as_str(), refusal), ("/admin", refusal_seen));
 }
 
 #[tokio::test]
@@ -294,8 +306,9 @@ mod official_node {
 
     use bytes::Bytes;
     use serde::{Deserialize, Serialize};
-    use socketio::client::{Client, ClientSocket, Transports};
+    use socketio::client::{Client, ClientAck, Transports};
     use socketio::engineio::TransportKind;
+    use socketio::handler::{Args, EventName};
     use socketio::{AckError, Event, Payload};
     use tokio::sync::{mpsc, oneshot};
 
@@ -380,29 +393,30 @@ mod official_node {
             .namespace("/", move |ns| {
                 let (receipts, stamps, questions, problems, others) =
                     (tx.clone(), tx.clone(), tx.clone(), tx.clone(), tx);
-                ns.on_typed(Receipt::NAME, move |_: ClientSocket, receipt: Receipt| {
+                ns.on(Receipt::NAME, move |receipt: Receipt| {
                     let _ = receipts.send(Seen::Receipt(receipt));
                     async {}
                 })
-                .on_typed(Stamp::NAME, move |_: ClientSocket, stamp: Stamp| {
+                .on(Stamp::NAME, move |Args(stamp): Args<Stamp>| {
                     let _ = stamps.send(Seen::Stamp(stamp));
                     async {}
                 })
-                .on_typed(
-                    "question",
-                    move |_: ClientSocket, (text, data): (String, Bytes)| {
-                        let _ = questions.send(Seen::Question(text, data));
-                        async { (42_u32, Bytes::from_static(b"\x04\x02")) }
-                    },
-                )
-                .on_typed("problem", move |_: ClientSocket, text: String| {
+                .on("question", move |text: String, data: Bytes| {
+                    let _ = questions.send(Seen::Question(text, data));
+                    async { (42_u32, Bytes::from_static(b"\x04\x02")) }
+                })
+                .on("problem", move |text: String| {
                     let _ = problems.send(Seen::Problem(text));
                     async {}
                 })
-                .on_any(move |_socket, event, payload, _ack| {
-                    let _ = others.send(Seen::Other(event, payload));
-                    async {}
-                })
+                .on_any(
+                    move |EventName(event): EventName,
+                          payload: Payload,
+                          _ack: Option<ClientAck>| {
+                        let _ = others.send(Seen::Other(event, payload));
+                        async {}
+                    },
+                )
             })
             .connect()
             .await

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use socketio::Payload;
 use socketio::args::to_payload;
-use socketio::client::{Client, ClientSocket, DisconnectReason, Transports};
+use socketio::client::{Client, ClientAck, ClientSocket, DisconnectReason, Transports};
 use tokio::sync::mpsc;
 
 /// What the handlers saw, in order: (what, value).
@@ -190,12 +191,15 @@ async fn a_client_can_leave_out_the_registered_handlers() {
     let client = Client::builder(url.as_str())
         .registered_handlers(false)
         .namespace("/", move |ns| {
-            ns.on("message-back", move |_socket, payload, _ack| {
-                let replies = replies.clone();
-                async move {
-                    let _ = replies.send(payload.args);
-                }
-            })
+            ns.on(
+                "message-back",
+                move |payload: Payload, _ack: Option<ClientAck>| {
+                    let replies = replies.clone();
+                    async move {
+                        let _ = replies.send(payload.args);
+                    }
+                },
+            )
         })
         .connect()
         .await

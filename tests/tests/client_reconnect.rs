@@ -12,7 +12,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use socketio::Payload;
 use socketio::client::{
-    Client, ClientBuilder, ConnectionState, DisconnectReason, Reconnection, Transports,
+    Client, ClientAck, ClientBuilder, ClientSocket, ConnectionState, DisconnectReason,
+    Reconnection, Transports,
 };
 use tokio::sync::mpsc;
 
@@ -54,14 +55,17 @@ fn builder(url: &str, attempts: u32, tx: mpsc::UnboundedSender<Seen>) -> ClientB
                     async move { json!({ "token": "secret", "n": n }) }
                 });
             }
-            ns.on("auth", move |socket, payload: Payload, _| {
-                let _ = auth_tx.send(Seen::Auth(
-                    socket.namespace().to_owned(),
-                    payload.args.first().cloned().unwrap_or_default(),
-                ));
-                async {}
-            })
-            .on_disconnect(move |socket, reason| {
+            ns.on(
+                "auth",
+                move |socket: ClientSocket, payload: Payload, _no_ack: Option<ClientAck>| {
+                    let _ = auth_tx.send(Seen::Auth(
+                        socket.namespace().to_owned(),
+                        payload.args.first().cloned().unwrap_or_default(),
+                    ));
+                    async {}
+                },
+            )
+            .on_disconnect(move |socket: ClientSocket, reason: DisconnectReason| {
                 let _ = disconnect_tx.send(Seen::Disconnect(socket.namespace().to_owned(), reason));
                 async {}
             })

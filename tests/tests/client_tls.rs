@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use socketio::SocketIo;
 use socketio::client::{Client, ClientError, Transports};
+use socketio::{AckSender, Payload, SocketIo};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::rustls::{self, pki_types};
 
@@ -20,11 +20,14 @@ use common::eio::within;
 async fn plain_server() -> SocketAddr {
     let io = SocketIo::builder()
         .namespace("/", |ns| {
-            ns.on("echo", |_socket, payload, ack| async move {
-                if let Some(ack) = ack {
-                    let _ = ack.send(payload);
-                }
-            })
+            ns.on(
+                "echo",
+                |payload: Payload, ack: Option<AckSender>| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(payload);
+                    }
+                },
+            )
         })
         .build()
         .expect("server");

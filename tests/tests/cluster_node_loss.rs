@@ -24,7 +24,7 @@ use socketio::args::IntoPayload;
 use socketio::client::{Client, ClientSocket};
 use socketio::engineio::Sid;
 use socketio::manager::{PubSubManager, RedisBus, SocketInfo};
-use socketio::{AckError, AckSender, NamespaceBuilder, Payload, SocketIo};
+use socketio::{AckError, AckSender, NamespaceBuilder, Payload, Socket, SocketIo};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use common::bus::{Events, RedisServer, free_port, next_event, recording_client_on};
@@ -365,42 +365,57 @@ impl Survivor {
 /// → `broadcast-message` (…args) to every other socket of the namespace, acked `"ok"`. When
 /// `request-ack-to` gets no reply in time, the requester is told with `ack-timeout` (sid).
 fn chat_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
-    ns.on("join", |socket, payload, ack| async move {
-        let room = first_as_string(payload).0;
-        socket.join(&room);
-        answer(ack, room);
-    })
-    .on("echo-ack", |_, payload, ack| async move {
-        answer(ack, payload);
-    })
-    .on("to-room", |socket, payload, ack| async move {
-        let (room, rest) = first_as_string(payload);
-        let _ = socket.to(room).emit("room-message", rest);
-        answer(ack, "ok");
-    })
-    .on("broadcast", |socket, payload, ack| async move {
-        let _ = socket.broadcast().emit("broadcast-message", payload);
-        answer(ack, "ok");
-    })
-    .on("request-ack-to", |socket, payload, _| async move {
-        let (target, rest) = first_as_string(payload);
-        let Ok(mut replies) = socket
-            .namespace_sockets()
-            .to(target.clone())
-            .timeout(REQUEST_ACK_TIMEOUT)
-            .emit_with_ack::<Payload>("ack-request", rest)
-        else {
-            return;
-        };
-        // The reply may come from another node: wait for it without holding up the
-        // requester's next events.
-        tokio::spawn(async move {
-            let _ = match replies.next().await {
-                Some((_, Ok(reply))) => socket.emit("ack-result", reply),
-                _ => socket.emit("ack-timeout", target),
+    ns.on(
+        "join",
+        |socket: Arc<Socket>, payload: Payload, ack: Option<AckSender>| async move {
+            let room = first_as_string(payload).0;
+            socket.join(&room);
+            answer(ack, room);
+        },
+    )
+    .on(
+        "echo-ack",
+        |payload: Payload, ack: Option<AckSender>| async move {
+            answer(ack, payload);
+        },
+    )
+    .on(
+        "to-room",
+        |socket: Arc<Socket>, payload: Payload, ack: Option<AckSender>| async move {
+            let (room, rest) = first_as_string(payload);
+            let _ = socket.to(room).emit("room-message", rest);
+            answer(ack, "ok");
+        },
+    )
+    .on(
+        "broadcast",
+        |socket: Arc<Socket>, payload: Payload, ack: Option<AckSender>| async move {
+            let _ = socket.broadcast().emit("broadcast-message", payload);
+            answer(ack, "ok");
+        },
+    )
+    .on(
+        "request-ack-to",
+        |socket: Arc<Socket>, payload: Payload, _ack: Option<AckSender>| async move {
+            let (target, rest) = first_as_string(payload);
+            let Ok(mut replies) = socket
+                .namespace_sockets()
+                .to(target.clone())
+                .timeout(REQUEST_ACK_TIMEOUT)
+                .emit_with_ack::<Payload>("ack-request", rest)
+            else {
+                return;
             };
-        });
-    })
+            // The reply may come from another node: wait for it without holding up the
+            // requester's next events.
+            tokio::spawn(async move {
+                let _ = match replies.next().await {
+                    Some((_, Ok(reply))) => socket.emit("ack-result", reply),
+                    _ => socket.emit("ack-timeout", target),
+                };
+            });
+        },
+    )
 }
 
 /// The first argument as a string (a non-string as its JSON text), and the other arguments.

@@ -21,10 +21,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use socketio::args::{Rest, to_payload};
 use socketio::engineio::Handshake;
-use socketio::handler::{Auth, EventName, Session, State};
+use socketio::handler::{Args, Auth, EventName, HandlerError, Session, State};
 use socketio::registry::RegistryError;
 use socketio::{
-    AckSender, BuildError, ConnectError, DisconnectReason, Payload, Socket, SocketIo, Typed,
+    AckSender, BuildError, ConnectError, DisconnectReason, NamespaceBuilder, Payload, Socket,
+    SocketIo, Typed,
 };
 use tokio::net::TcpListener;
 
@@ -336,6 +337,69 @@ async fn poll_room(socket: Arc<Socket>) -> Result<Vec<bool>, String> {
         .collect()
 }
 
+// ---- /by-hand: the same handler model, registered by hand --------------------------------
+
+/// Two arguments that travel as one event, read whole with `Args`.
+#[derive(Deserialize)]
+struct Stamp(String, Bytes);
+
+/// A `?` on a parse error becomes the error ack.
+async fn parse_number(text: String) -> Result<u32, HandlerError> {
+    let number: u32 = text.parse()?;
+    if number == 0 {
+        return Err(HandlerError::new("zero is not allowed"));
+    }
+    Ok(number)
+}
+
+/// `/by-hand`: the handler forms of `/typed`, registered by hand as closures and plain
+/// `async fn`s instead of with `#[socketio::on]`. Where `/typed` has a function written for
+/// the macro, the same function is registered here too: it is one model.
+fn by_hand_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
+    ns.on_connect(
+        |socket: Arc<Socket>, Auth(auth): Auth<Option<Token>>| async move {
+            let name = auth.map(|auth| auth.token).unwrap_or_default();
+            if name == "bad" {
+                return Err(ConnectError::new("bad token").with_data(json!({ "hint": "not bad" })));
+            }
+            socket.save_session(User { name });
+            Ok(())
+        },
+    )
+    .on("tuple", |text: String, n: u32| async move {
+        (text.to_uppercase(), n + 1)
+    })
+    .on("single", single)
+    .on("unit", unit)
+    .on("optional", optional)
+    .on("rest", rest)
+    .on("fallible", fallible)
+    .on("parse", parse_number)
+    .on("stamp", |Args(Stamp(text, data)): Args<Stamp>| async move {
+        (text.len(), data)
+    })
+    .on("raw", |payload: Payload| async move { payload })
+    .on("manual", |ack: AckSender, n: u32| async move {
+        let _ = ack.send((n * 2, "by hand"));
+    })
+    .on("whoami", whoami)
+    .on("state", state)
+    .on_any(
+        |socket: Arc<Socket>, EventName(event): EventName, payload: Payload| async move {
+            let mut echoed = payload;
+            echoed.args.insert(0, Value::String(event));
+            let _ = socket.emit("caught", echoed);
+        },
+    )
+    .on_disconnect(
+        |io: SocketIo, socket: Arc<Socket>, reason: DisconnectReason| async move {
+            if let Some(watchers) = io.of("/watch") {
+                let _ = watchers.emit("gone", (socket.id().as_str(), reason.as_str()));
+            }
+        },
+    )
+}
+
 // ---- the server --------------------------------------------------------------------------
 
 fn builder() -> socketio::SocketIoBuilder {
@@ -344,12 +408,16 @@ fn builder() -> socketio::SocketIoBuilder {
             motd: "welcome".into(),
         })
         .namespace("/watch", |ns| ns)
+        .namespace("/by-hand", by_hand_namespace)
         .namespace("/typed", |ns| {
-            ns.on("by-hand", |_socket, payload, ack| async move {
-                if let Some(ack) = ack {
-                    let _ = ack.send(payload);
-                }
-            })
+            ns.on(
+                "by-hand",
+                |payload: Payload, ack: Option<AckSender>| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(payload);
+                    }
+                },
+            )
         })
 }
 
@@ -462,7 +530,9 @@ fn a_hand_registration_and_a_macro_for_one_event_are_a_duplicate() {
     };
     let result = builder()
         .register_namespace(admin)
-        .namespace("/typed", |ns| ns.on("tuple", |_, _, _| async {}))
+        .namespace("/typed", |ns| {
+            ns.on("tuple", |_ack: Option<AckSender>| async {})
+        })
         .build();
     let Err(BuildError::Registry(RegistryError::Duplicate {
         namespace,
@@ -500,11 +570,14 @@ async fn a_builder_can_leave_out_the_registered_handlers() {
     let io = SocketIo::builder()
         .registered_handlers(false)
         .namespace("/typed", |ns| {
-            ns.on("tuple", |_socket, payload, ack| async move {
-                if let Some(ack) = ack {
-                    let _ = ack.send(("by hand", payload.args.len()));
-                }
-            })
+            ns.on(
+                "tuple",
+                |payload: Payload, ack: Option<AckSender>| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(("by hand", payload.args.len()));
+                    }
+                },
+            )
         })
         .build()
         .expect("no registered handlers to clash");
@@ -560,18 +633,21 @@ async fn leaving_disconnecting(io: SocketIo, socket: Arc<Socket>, reason: Discon
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnecting_runs_while_the_socket_is_still_in_its_rooms() {
-    use socketio::client::Client;
+    use socketio::client::{Client, ClientAck};
 
     let (_io, url) = start_server().await;
     let (told, mut heard) = tokio::sync::mpsc::unbounded_channel();
     let stayer = Client::builder(url.as_str())
         .namespace("/leaving", move |ns| {
-            ns.on("leaving", move |_socket, payload, _ack| {
-                let told = told.clone();
-                async move {
-                    let _ = told.send(payload.args);
-                }
-            })
+            ns.on(
+                "leaving",
+                move |payload: Payload, _ack: Option<ClientAck>| {
+                    let told = told.clone();
+                    async move {
+                        let _ = told.send(payload.args);
+                    }
+                },
+            )
         })
         .connect()
         .await
@@ -616,7 +692,7 @@ async fn disconnecting_runs_while_the_socket_is_still_in_its_rooms() {
 /// Checked from our client and from python-socketio's (`tests/python/pipeline_client.py`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_middleware_sees_changes_and_refuses_events() {
-    use socketio::client::Client;
+    use socketio::client::{Client, ClientAck};
 
     let ran = Arc::new(AtomicUsize::new(0));
     let admin_ran = ran.clone();
@@ -634,12 +710,15 @@ async fn event_middleware_sees_changes_and_refuses_events() {
                 }
                 Ok(event)
             })
-            .on("new-name", |_socket, payload, ack| async move {
-                if let Some(ack) = ack {
-                    let _ = ack.send(payload);
-                }
-            })
-            .on_any(move |_socket, _event, _payload, _ack| {
+            .on(
+                "new-name",
+                |payload: Payload, ack: Option<AckSender>| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(payload);
+                    }
+                },
+            )
+            .on_any(move |_payload: Payload, _ack: Option<AckSender>| {
                 let admin_ran = admin_ran.clone();
                 async move {
                     admin_ran.fetch_add(1, Ordering::SeqCst);
@@ -653,12 +732,15 @@ async fn event_middleware_sees_changes_and_refuses_events() {
     let (errors, mut error_events) = tokio::sync::mpsc::unbounded_channel();
     let client = Client::builder(url.as_str())
         .namespace("/guarded", move |ns| {
-            ns.on(socketio::EVENT_REFUSED, move |_socket, payload, _ack| {
-                let errors = errors.clone();
-                async move {
-                    let _ = errors.send(payload.args);
-                }
-            })
+            ns.on(
+                socketio::EVENT_REFUSED,
+                move |payload: Payload, _ack: Option<ClientAck>| {
+                    let errors = errors.clone();
+                    async move {
+                        let _ = errors.send(payload.args);
+                    }
+                },
+            )
         })
         .connect()
         .await
@@ -722,7 +804,7 @@ async fn event_middleware_sees_changes_and_refuses_events() {
 /// acked, with its arguments, and the client still gets them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outgoing_catch_all_sees_every_emit_of_a_socket() {
-    use socketio::client::Client;
+    use socketio::client::{Client, ClientAck};
 
     let (seen, mut outgoing) = tokio::sync::mpsc::unbounded_channel();
     let io = SocketIo::builder()
@@ -736,13 +818,16 @@ async fn the_outgoing_catch_all_sees_every_emit_of_a_socket() {
                     payload.args.clone(),
                 ));
             })
-            .on("hello", |socket, _payload, ack| async move {
-                let _ = socket.emit("greeting", ("hi", 1));
-                let answer: Result<String, _> = socket.emit_with_ack("question", "name?").await;
-                if let Some(ack) = ack {
-                    let _ = ack.send(answer.unwrap_or_else(|e| e.to_string()));
-                }
-            })
+            .on(
+                "hello",
+                |socket: Arc<Socket>, _payload: Payload, ack: Option<AckSender>| async move {
+                    let _ = socket.emit("greeting", ("hi", 1));
+                    let answer: Result<String, _> = socket.emit_with_ack("question", "name?").await;
+                    if let Some(ack) = ack {
+                        let _ = ack.send(answer.unwrap_or_else(|e| e.to_string()));
+                    }
+                },
+            )
         })
         .build()
         .expect("builds");
@@ -750,17 +835,23 @@ async fn the_outgoing_catch_all_sees_every_emit_of_a_socket() {
     let (greeted, mut greetings) = tokio::sync::mpsc::unbounded_channel();
     let client = Client::builder(url.as_str())
         .namespace("/watched", move |ns| {
-            ns.on("greeting", move |_socket, payload, _ack| {
-                let greeted = greeted.clone();
-                async move {
-                    let _ = greeted.send(payload.args);
-                }
-            })
-            .on("question", |_socket, _payload, ack| async move {
-                if let Some(ack) = ack {
-                    let _ = ack.send("ann");
-                }
-            })
+            ns.on(
+                "greeting",
+                move |payload: Payload, _ack: Option<ClientAck>| {
+                    let greeted = greeted.clone();
+                    async move {
+                        let _ = greeted.send(payload.args);
+                    }
+                },
+            )
+            .on(
+                "question",
+                |_payload: Payload, ack: Option<ClientAck>| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send("ann");
+                    }
+                },
+            )
         })
         .connect()
         .await

@@ -19,7 +19,7 @@ use common::eio::{
 use common::sio;
 use http::{Method, StatusCode};
 use socketio::engineio::EngineConfig;
-use socketio::{DisconnectReason, SocketIo};
+use socketio::{DisconnectReason, Socket, SocketIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -48,14 +48,16 @@ impl BroadcastServer {
         let io = SocketIo::builder()
             .engine(|config| config.queue_capacity(QUEUE))
             .namespace("/", move |ns| {
-                ns.on_connect(move |socket| {
+                ns.on_connect(move |socket: Arc<Socket>| {
                     let _ = connected.send(socket.id().to_string());
                     async { Ok(()) }
                 })
-                .on_disconnect(move |socket, reason| {
-                    let _ = disconnected.send((socket.id().to_string(), reason));
-                    async {}
-                })
+                .on_disconnect(
+                    move |socket: Arc<Socket>, reason: DisconnectReason| {
+                        let _ = disconnected.send((socket.id().to_string(), reason));
+                        async {}
+                    },
+                )
             })
             .build()
             .expect("valid server");

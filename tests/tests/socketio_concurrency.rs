@@ -21,7 +21,7 @@ use common::sio::Client;
 use serde_json::{Value, json};
 use socketio::engineio::Sid;
 use socketio::manager::{BroadcastTarget, LocalManager, Manager};
-use socketio::{ConnectError, Payload, Socket, SocketIo};
+use socketio::{AckSender, ConnectError, DisconnectReason, Payload, Socket, SocketIo};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -129,7 +129,7 @@ async fn concurrent_binary_emits_to_one_socket_stay_whole() {
         // Room for every packet at once: this test is about order, not back-pressure.
         .engine(|config| config.queue_capacity(4096))
         .namespace("/", move |ns| {
-            ns.on_connect(move |socket| {
+            ns.on_connect(move |socket: Arc<Socket>| {
                 let sockets_tx = sockets_tx.clone();
                 async move {
                     let _ = sockets_tx.send(socket);
@@ -175,7 +175,7 @@ async fn concurrent_binary_emits_to_one_socket_stay_whole() {
 async fn concurrent_binary_broadcasts_stay_whole_for_every_socket() {
     let io = SocketIo::builder()
         .engine(|config| config.queue_capacity(4096))
-        .namespace("/", |ns| ns.on_connect(|_| async { Ok(()) }))
+        .namespace("/", |ns| ns.on_connect(|| async { Ok(()) }))
         .build()
         .expect("valid server");
     let addr = serve(&io).await;
@@ -308,12 +308,15 @@ async fn guarded_server(verdict: Verdict, wait: bool) -> GuardedServer {
             changes: changes_tx,
         })
         .namespace("/", move |ns| {
-            ns.on("ping", |_, payload, ack| async move {
-                if let Some(ack) = ack {
-                    let _ = ack.send(payload);
-                }
-            })
-            .on_disconnect(move |socket, _| {
+            ns.on(
+                "ping",
+                |payload: Payload, ack: Option<AckSender>| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(payload);
+                    }
+                },
+            )
+            .on_disconnect(move |socket: Arc<Socket>| {
                 let left_tx = left_tx.clone();
                 async move {
                     let _ = left_tx.send(socket.id().to_string());
@@ -321,7 +324,7 @@ async fn guarded_server(verdict: Verdict, wait: bool) -> GuardedServer {
             })
         })
         .namespace(GUARDED, move |ns| {
-            ns.on_connect(move |socket| {
+            ns.on_connect(move |socket: Arc<Socket>| {
                 let attempts_tx = attempts_tx.clone();
                 let gate = gate.clone();
                 async move {
@@ -476,11 +479,11 @@ async fn packets_sent_right_before_hanging_up_are_handled_before_the_close() {
         .namespace("/room", move |ns| {
             let on_event = on_event.clone();
             let seen = seen.clone();
-            ns.on("last", move |_socket, _payload, _ack| {
+            ns.on("last", move |_payload: Payload, _ack: Option<AckSender>| {
                 let _ = on_event.send("last".to_owned());
                 async {}
             })
-            .on_disconnect(move |_socket, reason| {
+            .on_disconnect(move |reason: DisconnectReason| {
                 let _ = seen.send(reason.as_str().to_owned());
                 async {}
             })

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use common::eio::{Ws, within, ws_connect_at, ws_recv, ws_send};
 use serde_json::json;
-use socketio::{DisconnectReason, Payload, SocketIo};
+use socketio::handler::EventName;
+use socketio::{AckSender, DisconnectReason, Payload, Socket, SocketIo};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -66,21 +67,29 @@ async fn dynamic_and_catch_all_namespaces() {
         .dynamic_namespace(
             |name| name.starts_with("/team-"),
             |ns| {
-                ns.on("who", |socket, _, ack| async move {
-                    if let Some(ack) = ack {
-                        let _ = ack.send(json!(socket.namespace()));
-                    }
-                })
+                ns.on(
+                    "who",
+                    |socket: Arc<Socket>, ack: Option<AckSender>| async move {
+                        if let Some(ack) = ack {
+                            let _ = ack.send(json!(socket.namespace()));
+                        }
+                    },
+                )
             },
         )
         .namespace("*", |ns| {
-            ns.on_any(|socket, event, payload, ack| async move {
-                if let Some(ack) = ack {
-                    let mut args = vec![json!(socket.namespace()), json!(event)];
-                    args.extend(payload.args);
-                    let _ = ack.send(socketio::Payload::from_args(args));
-                }
-            })
+            ns.on_any(
+                |socket: Arc<Socket>,
+                 EventName(event): EventName,
+                 payload: Payload,
+                 ack: Option<AckSender>| async move {
+                    if let Some(ack) = ack {
+                        let mut args = vec![json!(socket.namespace()), json!(event)];
+                        args.extend(payload.args);
+                        let _ = ack.send(socketio::Payload::from_args(args));
+                    }
+                },
+            )
         })
         .build()
         .unwrap();
@@ -108,7 +117,7 @@ async fn dynamic_and_catch_all_namespaces() {
 #[tokio::test]
 async fn broadcast_with_acks_reports_each_socket() {
     let io = SocketIo::builder()
-        .namespace("/", |ns| ns.on("noop", |_, _, _| async {}))
+        .namespace("/", |ns| ns.on("noop", |_ack: Option<AckSender>| async {}))
         .build()
         .unwrap();
     let addr = serve(&io).await;
@@ -152,18 +161,24 @@ async fn rooms_sessions_and_disconnect_reasons() {
     let io = SocketIo::builder()
         .namespace("/", move |ns| {
             let reasons_tx = reasons_tx.clone();
-            ns.on("join", |socket, payload, ack| async move {
-                let room = payload.args[0].as_str().unwrap().to_owned();
-                socket.join(&room);
-                socket.with_session(|joined: &mut Vec<String>| joined.push(room));
-                if let Some(ack) = ack {
-                    let _ = ack.send(json!(socket.rooms()));
-                }
-            })
-            .on("kick-me", |socket, _, _| async move {
-                socket.disconnect();
-            })
-            .on_disconnect(move |socket, reason| {
+            ns.on(
+                "join",
+                |socket: Arc<Socket>, payload: Payload, ack: Option<AckSender>| async move {
+                    let room = payload.args[0].as_str().unwrap().to_owned();
+                    socket.join(&room);
+                    socket.with_session(|joined: &mut Vec<String>| joined.push(room));
+                    if let Some(ack) = ack {
+                        let _ = ack.send(json!(socket.rooms()));
+                    }
+                },
+            )
+            .on(
+                "kick-me",
+                |socket: Arc<Socket>, _ack: Option<AckSender>| async move {
+                    socket.disconnect();
+                },
+            )
+            .on_disconnect(move |socket: Arc<Socket>, reason: DisconnectReason| {
                 let reasons_tx = reasons_tx.clone();
                 async move {
                     let joined = socket.get_session::<Vec<String>>().unwrap_or_default();
@@ -227,7 +242,7 @@ async fn always_connect_answers_first_and_disconnects_on_refusal() {
     let io = SocketIo::builder()
         .always_connect(true)
         .namespace("/", |ns| {
-            ns.on_connect(|socket| async move {
+            ns.on_connect(|socket: Arc<Socket>| async move {
                 let _ = socket.emit("hello", json!(1));
                 match socket.auth().get("token") {
                     Some(_) => Ok(()),
@@ -278,9 +293,12 @@ async fn parser_limits_from_the_builder_apply_to_every_connection() {
     let io = SocketIo::builder()
         .parser_limits(limits)
         .namespace("/", |ns| {
-            ns.on("echo", |socket, payload, _| async move {
-                let _ = socket.emit("echo", payload);
-            })
+            ns.on(
+                "echo",
+                |socket: Arc<Socket>, payload: Payload, _ack: Option<AckSender>| async move {
+                    let _ = socket.emit("echo", payload);
+                },
+            )
         })
         .build()
         .unwrap();
@@ -309,7 +327,7 @@ async fn volatile_broadcasts_skip_clients_that_cannot_take_them_now() {
     use http::Method;
 
     let io = SocketIo::builder()
-        .namespace("/", |ns| ns.on("noop", |_, _, _| async {}))
+        .namespace("/", |ns| ns.on("noop", |_ack: Option<AckSender>| async {}))
         .build()
         .unwrap();
     let addr = serve(&io).await;
@@ -361,11 +379,11 @@ async fn middlewares_run_first_and_refuse_even_with_always_connect() {
     let io = SocketIo::builder()
         .always_connect(true)
         .namespace("/", |ns| {
-            ns.on_connect(|socket| async move {
+            ns.on_connect(|socket: Arc<Socket>| async move {
                 let _ = socket.emit("order", json!(socket.get_session::<u8>()));
                 Ok(())
             })
-            .middleware(|socket| async move {
+            .middleware(|socket: Arc<Socket>| async move {
                 socket.save_session(1_u8);
                 match socket.auth().get("token") {
                     Some(_) => Ok(()),

@@ -53,6 +53,7 @@ pub use emit::{
 };
 pub use events::{Contains, EventSet, Typed, Undeclared};
 pub use payload::Payload;
+pub(crate) use serialize::to_ack;
 pub use serialize::{to_arg, to_payload};
 
 /// The key that marks an object as a binary placeholder.

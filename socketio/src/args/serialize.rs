@@ -43,13 +43,40 @@ pub fn to_payload<T: Serialize + ?Sized>(args: &T) -> Result<Payload, SerdeError
     let value = args.serialize(ValueSerializer {
         attachments: &mut attachments,
         spread: Some(&mut spread),
+        failed: None,
     })?;
+    Ok(spread_into_payload(spread, value, attachments))
+}
+
+fn spread_into_payload(spread: bool, value: Value, attachments: Vec<Bytes>) -> Payload {
     let args = match (spread, value) {
         (true, Value::Array(items)) => items,
         (true, Value::Null) => Vec::new(),
         (_, value) => vec![value],
     };
-    Ok(Payload { args, attachments })
+    Payload { args, attachments }
+}
+
+/// Serializes a handler's return value into its ack: like [`to_payload`], except that a
+/// `Result` at the top is opened. `Ok(value)` acks with `value`'s arguments; `Err(error)`
+/// comes back as the inner `Err`, the error as one JSON value, for the caller to turn into
+/// an error ack. (serde writes a `Result` as the enum `Result` with variants `Ok` and `Err`,
+/// which is how it is recognized.)
+pub(crate) fn to_ack<T: Serialize + ?Sized>(
+    value: &T,
+) -> Result<Result<Payload, Value>, SerdeError> {
+    let mut attachments = Vec::new();
+    let mut spread = false;
+    let mut failed = false;
+    let value = value.serialize(ValueSerializer {
+        attachments: &mut attachments,
+        spread: Some(&mut spread),
+        failed: Some(&mut failed),
+    })?;
+    if failed {
+        return Ok(Err(value));
+    }
+    Ok(Ok(spread_into_payload(spread, value, attachments)))
 }
 
 /// Serializes `value` into one JSON argument, appending its binary data to
@@ -75,6 +102,9 @@ struct ValueSerializer<'a> {
     /// Only set for the top value of [`to_payload`]: becomes `true` when that value is
     /// a tuple (or unit) and so spreads into several arguments.
     spread: Option<&'a mut bool>,
+    /// Only set for the top value of [`to_ack`]: becomes `true` when that value is an
+    /// `Err`.
+    failed: Option<&'a mut bool>,
 }
 
 impl<'a> ValueSerializer<'a> {
@@ -82,6 +112,7 @@ impl<'a> ValueSerializer<'a> {
         ValueSerializer {
             attachments,
             spread: None,
+            failed: None,
         }
     }
 
@@ -220,11 +251,23 @@ impl<'a> ser::Serializer for ValueSerializer<'a> {
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
+        name: &'static str,
         _index: u32,
         variant: &'static str,
         value: &T,
     ) -> Result<Value, SerdeError> {
+        if let (Some(failed), "Result") = (self.failed, name) {
+            // A handler's `Result`: its `Ok` value is the ack, split as usual.
+            if variant == "Err" {
+                *failed = true;
+                return value.serialize(ValueSerializer::new(self.attachments));
+            }
+            return value.serialize(ValueSerializer {
+                attachments: self.attachments,
+                spread: self.spread,
+                failed: None,
+            });
+        }
         let value = value.serialize(ValueSerializer::new(self.attachments))?;
         Ok(variant_object(variant, value))
     }

@@ -55,8 +55,8 @@ fn runtime() -> Result<Arc<Runtime>, ClientError> {
 /// #             let rt = tokio::runtime::Runtime::new().unwrap();
 /// #             rt.block_on(async move {
 /// #                 let io = socketio::SocketIo::builder()
-/// #                     .namespace("/", |ns| ns.on("hello", |_s, payload, ack| async move {
-/// #                         if let Some(ack) = ack { let _ = ack.send(payload); }
+/// #                     .namespace("/", |ns| ns.on("hello", |payload: socketio::Payload| async move {
+/// #                         payload
 /// #                     }))
 /// #                     .build().unwrap();
 /// #                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -210,7 +210,7 @@ impl Socket {
 /// #             let rt = tokio::runtime::Runtime::new().unwrap();
 /// #             rt.block_on(async move {
 /// #                 let io = socketio::SocketIo::builder()
-/// #                     .namespace("/", |ns| ns.on("ping", |s, payload, _| async move {
+/// #                     .namespace("/", |ns| ns.on("ping", |s: std::sync::Arc<socketio::Socket>, payload: socketio::Payload| async move {
 /// #                         let _ = s.emit("pong", payload);
 /// #                     }))
 /// #                     .build().unwrap();

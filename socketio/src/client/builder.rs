@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,13 +9,13 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::engine::Transports;
 use super::error::ClientError;
-use super::handlers::{self, ClientNamespace, ClientSide};
+use super::handlers::{self, ClientNamespace};
 use super::http::Endpoint;
 use super::namespace::ClientNamespaceBuilder;
 use super::reconnection::{AttemptFn, FailedFn, Reconnection};
-use super::socket::{Client, ClientAck, ClientSocket, Setup};
-use crate::args::Payload;
-use crate::handler::Instance;
+use super::socket::ClientSide;
+use super::socket::{Client, Setup};
+use crate::handler::{Handler, Instance, kind};
 use crate::parser::{ParserLimits, ROOT_NAMESPACE};
 use crate::registry;
 use std::any::TypeId;
@@ -47,7 +46,7 @@ impl Client {
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = Client::builder("http://127.0.0.1:3000")
 ///     .transports(Transports::WebSocket)
-///     .on("message-back", |_socket, payload, _ack| async move {
+///     .on("message-back", |payload: socketio::Payload| async move {
 ///         println!("got {:?}", payload.args);
 ///     })
 ///     .namespace("/chat", |ns| ns.auth(json!({ "token": "secret" })))
@@ -213,11 +212,11 @@ impl ClientBuilder {
     }
 
     /// Handles `event` on the main namespace `/`; see [`ClientNamespaceBuilder::on`].
-    pub fn on<F, Fut>(self, event: impl Into<String>, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, Payload, Option<ClientAck>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
+    pub fn on<P>(
+        self,
+        event: impl Into<String>,
+        handler: impl Handler<P, kind::Event, ClientSide>,
+    ) -> Self {
         self.namespace(ROOT_NAMESPACE, |ns| ns.on(event, handler))
     }
 

@@ -12,38 +12,11 @@
 //! namespaces they name, as python-socketio's client connects the namespaces it has handlers
 //! for.
 
-use std::sync::Arc;
-
-use serde_json::json;
-
 use super::error::{ClientError, DisconnectReason};
 use super::namespace::ClientNamespaceBuilder;
-use super::socket::{ClientAck, ClientSocket};
-use crate::args::Payload;
-use crate::handler::{Call, CallError, CallKind, FromCall, Side, ViaExtractor};
+use super::socket::{ClientAck, ClientSide, ClientSocket};
+use crate::handler::{Call, CallError, FromCall, ViaExtractor};
 use crate::registry::{HandlerRegistration, NamespaceRegistration, Resolved};
-
-/// The client side of generated handlers.
-#[derive(Debug)]
-pub enum ClientSide {}
-
-impl Side for ClientSide {
-    type Socket = ClientSocket;
-    type Ack = ClientAck;
-    type Reason = DisconnectReason;
-    type Context = ();
-
-    fn send_ack(ack: ClientAck, payload: Payload) {
-        let _ = ack.send(payload);
-    }
-
-    fn describe(socket: &ClientSocket) -> (String, String) {
-        (
-            socket.sid().unwrap_or_default(),
-            socket.namespace().to_owned(),
-        )
-    }
-}
 
 inventory::collect!(HandlerRegistration<ClientSide>);
 inventory::collect!(NamespaceRegistration<ClientSide>);
@@ -87,98 +60,18 @@ impl FromCall<ViaExtractor, ClientSide> for DisconnectReason {
     }
 }
 
-/// The argument a `connect_error` handler receives.
-fn connect_error_object(error: &ClientError) -> Payload {
-    let object = match error {
-        ClientError::ConnectRefused {
-            message,
-            data: Some(data),
-            ..
-        } => json!({ "message": message, "data": data }),
-        ClientError::ConnectRefused { message, .. } => json!({ "message": message }),
-        other => json!({ "message": other.to_string() }),
-    };
-    Payload::from_args(vec![object])
-}
-
 /// Adds one generated handler to a namespace; an event that already has a handler registered
 /// by hand is a configuration error.
 pub(super) fn install(
     handler: Resolved<ClientSide>,
     builder: ClientNamespaceBuilder,
 ) -> Result<ClientNamespaceBuilder, ClientError> {
-    let taken = match handler.event {
-        "connect" => builder.connect.is_some(),
-        "connect_error" => builder.connect_error.is_some(),
-        "disconnect" => builder.disconnect.is_some(),
-        "*" => builder.any.is_some(),
-        event => builder.events.contains_key(event),
-    };
-    if taken {
+    if builder.handles(handler.event) {
         return Err(ClientError::Config(format!(
             "two handlers for event {:?} of namespace {:?}: one registered by hand and one at {}",
             handler.event, handler.namespace, handler.location
         )));
     }
-    let erased = Arc::new(handler.call);
-    let call = move |kind, socket, event: String, payload| {
-        Call::<ClientSide>::new(kind, socket, Arc::new(()), event, payload)
-    };
-    Ok(match handler.event {
-        "connect" => builder.on_connect(move |socket| {
-            let done = erased.call(call(
-                CallKind::Connect,
-                socket,
-                "connect".into(),
-                Payload::empty(),
-            ));
-            async move {
-                done.await;
-            }
-        }),
-        "connect_error" => builder.on_connect_error(move |socket, error| {
-            let payload = connect_error_object(&error);
-            let done = erased.call(call(
-                CallKind::Event,
-                socket,
-                "connect_error".into(),
-                payload,
-            ));
-            async move {
-                done.await;
-            }
-        }),
-        "disconnect" => builder.on_disconnect(move |socket, reason| {
-            let mut disconnect = call(
-                CallKind::Disconnect,
-                socket,
-                "disconnect".into(),
-                Payload::empty(),
-            );
-            disconnect.set_reason(reason);
-            let done = erased.call(disconnect);
-            async move {
-                done.await;
-            }
-        }),
-        "*" => builder.on_any(move |socket, event, payload, ack| {
-            let mut event_call = call(CallKind::Event, socket, event, payload);
-            event_call.set_ack(ack);
-            let done = erased.call(event_call);
-            async move {
-                done.await;
-            }
-        }),
-        event => {
-            let name = event.to_owned();
-            builder.on(event, move |socket, payload, ack| {
-                let mut event_call = call(CallKind::Event, socket, name.clone(), payload);
-                event_call.set_ack(ack);
-                let done = erased.call(event_call);
-                async move {
-                    done.await;
-                }
-            })
-        }
-    })
+    let erased = handler.call;
+    Ok(builder.on_generated(handler.event, move |call| erased.call(call)))
 }

@@ -10,8 +10,8 @@
 //!   arguments, or a pre-encoded [`Payload`](crate::Payload)), acks in both directions with the
 //!   server's names and signatures: [`ClientSocket::emit_with_ack`] (awaited, read into the
 //!   type asked for), [`ClientSocket::emit_with_callback`], [`ClientSocket::timeout`], and
-//!   handlers that answer the server's ack ([`ClientAck`], or the return value with
-//!   [`ClientNamespaceBuilder::on_typed`]).
+//!   handlers that answer the server's ack (with their return value, or by hand with
+//!   [`ClientAck`]; see [`ClientNamespaceBuilder::on`]).
 //! * Reconnection with exponential backoff and jitter ([`Reconnection`]); namespaces are
 //!   rejoined with fresh auth.
 //! * [`blocking::Client`] for programs without an async runtime, and [`SimpleClient`] /
@@ -20,6 +20,7 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use serde_json::json;
+//! use socketio::Payload;
 //! use socketio::client::{Client, Reconnection};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,11 +28,11 @@
 //!     .reconnection(Reconnection { attempts: 10, ..Reconnection::default() })
 //!     .namespace("/chat", |ns| {
 //!         ns.auth_with(|| async { json!({ "token": "secret" }) })
-//!             .on("echo", |_socket, payload, _ack| async move {
+//!             .on("echo", |payload: Payload| async move {
 //!                 println!("echo: {:?}", payload.args);
 //!             })
 //!             // The returned value answers the server's ack.
-//!             .on_typed("ack-request", |_socket, (question,): (String,)| async move {
+//!             .on("ack-request", |question: String| async move {
 //!                 format!("answer to {question}")
 //!             })
 //!     })
@@ -87,10 +88,11 @@ mod typed;
 pub use builder::ClientBuilder;
 pub use engine::Transports;
 pub use error::{ClientError, DisconnectReason};
-pub use handlers::{ClientNamespace, ClientSide};
+pub use handlers::ClientNamespace;
 pub use namespace::ClientNamespaceBuilder;
 pub use reconnection::Reconnection;
 pub use simple::{Event, SimpleClient};
+pub use socket::ClientSide;
 pub use socket::{Client, ClientAck, ClientSocket, ConnectionState};
 
 /// The TLS library of [`ClientBuilder::tls_config`].

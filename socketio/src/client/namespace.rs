@@ -5,20 +5,17 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::error::{ClientError, DisconnectReason};
-use super::socket::{ClientAck, ClientSocket};
+use super::socket::{ClientAck, ClientSide, ClientSocket};
 use crate::args::Payload;
-use crate::args::{from_args, to_payload};
 use crate::client::engine::BoxFuture;
-use crate::handler::CallError;
+use crate::handler::BoxFuture as HandlerFuture;
+use crate::handler::{Call, CallKind, Handler, kind};
 
+/// An event handler: the socket, the event name, its arguments and the ack to answer.
 pub(crate) type EventFn =
-    dyn Fn(ClientSocket, Payload, Option<ClientAck>) -> BoxFuture<()> + Send + Sync;
-pub(crate) type AnyFn =
     dyn Fn(ClientSocket, String, Payload, Option<ClientAck>) -> BoxFuture<()> + Send + Sync;
 pub(crate) type ConnectFn = dyn Fn(ClientSocket) -> BoxFuture<()> + Send + Sync;
 pub(crate) type ConnectErrorFn = dyn Fn(ClientSocket, ClientError) -> BoxFuture<()> + Send + Sync;
@@ -36,7 +33,7 @@ pub(crate) type AuthFn = dyn Fn() -> BoxFuture<Value> + Send + Sync;
 pub struct ClientNamespaceBuilder {
     pub(crate) auth: Option<Arc<AuthFn>>,
     pub(crate) events: HashMap<String, Box<EventFn>>,
-    pub(crate) any: Option<Box<AnyFn>>,
+    pub(crate) any: Option<Box<EventFn>>,
     pub(crate) connect: Option<Box<ConnectFn>>,
     pub(crate) connect_error: Option<Box<ConnectErrorFn>>,
     pub(crate) disconnect: Option<Box<DisconnectFn>>,
@@ -70,107 +67,157 @@ impl ClientNamespaceBuilder {
         self
     }
 
-    /// Handles `event`. The handler gets the arguments and, when the server asked for an
-    /// acknowledgement, the [`ClientAck`] to answer with.
+    /// Handles `event` with a [`Handler`]: extractors ([`ClientSocket`], [`ClientAck`] or
+    /// `Option<ClientAck>` to answer by hand, [`EventName`](crate::handler::EventName),
+    /// [`Payload`] for the untouched arguments), then event arguments deserialized with
+    /// serde; the return value answers the server's ack when it asked for one. The same model
+    /// as on the server and as `#[socketio::on("…", client)]`.
     ///
-    /// This is the erased form every other way of registering a handler builds on.
-    pub fn on<F, Fut>(mut self, event: impl Into<String>, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, Payload, Option<ClientAck>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.events.insert(
-            event.into(),
-            Box::new(move |socket, payload, ack| Box::pin(handler(socket, payload, ack))),
-        );
+    /// ```
+    /// use socketio::client::{Client, ClientSocket};
+    ///
+    /// let builder = Client::builder("http://127.0.0.1:3000").namespace("/", |ns| {
+    ///     ns.on("add", |a: i64, b: i64| async move { a + b })
+    ///         .on("news", |socket: ClientSocket, headline: String| async move {
+    ///             println!("{headline} (on {})", socket.namespace());
+    ///         })
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn on<P>(
+        mut self,
+        event: impl Into<String>,
+        handler: impl Handler<P, kind::Event, ClientSide>,
+    ) -> Self {
+        self.events
+            .insert(event.into(), erase_event(move |call| handler.call(call)));
         self
     }
 
-    /// Handles `event` with typed arguments: they are deserialized with
-    /// [`from_args`] into `T` (a tuple for several arguments), and the value
-    /// the handler returns is serialized with [`to_payload`] into the acknowledgement when the
-    /// server asked for one (a tuple gives several arguments, `()` none). Arguments that do not
-    /// fit `T` are logged, the handler is not called, and an ack the server asked for gets
-    /// `{"error": "invalid arguments: …"}`, as from a server handler.
-    pub fn on_typed<F, Fut, T, R>(self, event: impl Into<String>, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, T) -> Fut + Send + Sync + 'static,
-        T: DeserializeOwned + Send + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: Serialize + Send + 'static,
-    {
-        let event = event.into();
-        let name = event.clone();
-        self.on(event, move |socket, payload, ack| {
-            let call = from_args::<T>(&payload).map(|args| handler(socket, args));
-            let name = name.clone();
-            async move {
-                let reply = match call {
-                    Ok(call) => call.await,
-                    Err(error) => {
-                        tracing::warn!(event = %name, %error, "event arguments do not fit the handler");
-                        // Answer like a server handler does, so the server is not left waiting.
-                        if let Some(ack) = ack {
-                            let _ = ack.send(Payload::error_ack(&CallError::Argument(error)));
-                        }
-                        return;
-                    }
-                };
-                let Some(ack) = ack else { return };
-                match to_payload(&reply) {
-                    Ok(payload) => {
-                        let _ = ack.send(payload);
-                    }
-                    Err(error) => tracing::warn!(event = %name, %error, "ack is not serializable"),
-                }
-            }
-        })
-    }
-
-    /// Handles every event that has no handler of its own, with its name.
-    pub fn on_any<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, String, Payload, Option<ClientAck>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.any = Some(Box::new(move |socket, event, payload, ack| {
-            Box::pin(handler(socket, event, payload, ack))
-        }));
+    /// Handles every event that has no handler of its own; its name is the
+    /// [`EventName`](crate::handler::EventName) parameter.
+    pub fn on_any<P>(mut self, handler: impl Handler<P, kind::Event, ClientSide>) -> Self {
+        self.any = Some(erase_event(move |call| handler.call(call)));
         self
     }
 
     /// Runs each time the namespace is connected (after every reconnection too).
-    pub fn on_connect<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(ClientSocket) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.connect = Some(Box::new(move |socket| Box::pin(handler(socket))));
+    pub fn on_connect<P>(mut self, handler: impl Handler<P, kind::Notice, ClientSide>) -> Self {
+        self.connect = Some(erase_connect(move |call| handler.call(call)));
         self
     }
 
-    /// Runs when the server refuses the namespace; the error is
-    /// [`ClientError::ConnectRefused`] with the server's message and data.
-    pub fn on_connect_error<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, ClientError) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.connect_error = Some(Box::new(move |socket, error| {
-            Box::pin(handler(socket, error))
-        }));
+    /// Runs when the server refuses the namespace. Its first event argument is
+    /// `{"message": …, "data": …}`, the server's refusal (read it as a `serde_json::Value`
+    /// or your own struct).
+    pub fn on_connect_error<P>(
+        mut self,
+        handler: impl Handler<P, kind::Notice, ClientSide>,
+    ) -> Self {
+        self.connect_error = Some(erase_connect_error(move |call| handler.call(call)));
         self
     }
 
-    /// Runs each time the namespace is disconnected, with the reason.
-    pub fn on_disconnect<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(ClientSocket, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.disconnect = Some(Box::new(move |socket, reason| {
-            Box::pin(handler(socket, reason))
-        }));
+    /// Runs each time the namespace is disconnected; the reason is the
+    /// [`DisconnectReason`] parameter.
+    pub fn on_disconnect<P>(mut self, handler: impl Handler<P, kind::Notice, ClientSide>) -> Self {
+        self.disconnect = Some(erase_disconnect(move |call| handler.call(call)));
         self
     }
+
+    /// Whether `event` (a name, or `connect`, `connect_error`, `disconnect`, `*`) has a
+    /// handler.
+    pub(crate) fn handles(&self, event: &str) -> bool {
+        match event {
+            "connect" => self.connect.is_some(),
+            "connect_error" => self.connect_error.is_some(),
+            "disconnect" => self.disconnect.is_some(),
+            "*" => self.any.is_some(),
+            event => self.events.contains_key(event),
+        }
+    }
+
+    /// Adds a handler the macros generated for `event` (as in [`handles`](Self::handles)).
+    pub(crate) fn on_generated(
+        mut self,
+        event: &str,
+        handler: impl Fn(ClientCall) -> HandlerFuture + Send + Sync + 'static,
+    ) -> Self {
+        match event {
+            "connect" => self.connect = Some(erase_connect(handler)),
+            "connect_error" => self.connect_error = Some(erase_connect_error(handler)),
+            "disconnect" => self.disconnect = Some(erase_disconnect(handler)),
+            "*" => self.any = Some(erase_event(handler)),
+            event => {
+                self.events.insert(event.to_owned(), erase_event(handler));
+            }
+        }
+        self
+    }
+}
+
+type ClientCall = Call<ClientSide>;
+
+fn new_call(kind: CallKind, socket: ClientSocket, event: &str, payload: Payload) -> ClientCall {
+    Call::new(kind, socket, Arc::new(()), event.to_owned(), payload)
+}
+
+fn erase_event(
+    handler: impl Fn(ClientCall) -> HandlerFuture + Send + Sync + 'static,
+) -> Box<EventFn> {
+    Box::new(move |socket, event, payload, ack| {
+        let mut call = Call::new(CallKind::Event, socket, Arc::new(()), event, payload);
+        call.set_ack(ack);
+        completed(handler(call))
+    })
+}
+
+fn erase_connect(
+    handler: impl Fn(ClientCall) -> HandlerFuture + Send + Sync + 'static,
+) -> Box<ConnectFn> {
+    Box::new(move |socket| {
+        let call = new_call(CallKind::Connect, socket, "connect", Payload::empty());
+        completed(handler(call))
+    })
+}
+
+fn erase_connect_error(
+    handler: impl Fn(ClientCall) -> HandlerFuture + Send + Sync + 'static,
+) -> Box<ConnectErrorFn> {
+    Box::new(move |socket, error| {
+        let refusal = connect_error_object(&error);
+        let call = new_call(CallKind::Event, socket, "connect_error", refusal);
+        completed(handler(call))
+    })
+}
+
+fn erase_disconnect(
+    handler: impl Fn(ClientCall) -> HandlerFuture + Send + Sync + 'static,
+) -> Box<DisconnectFn> {
+    Box::new(move |socket, reason| {
+        let mut call = new_call(CallKind::Disconnect, socket, "disconnect", Payload::empty());
+        call.set_reason(reason);
+        completed(handler(call))
+    })
+}
+
+/// A handler call as a client job, which has no outcome to report.
+fn completed(call: HandlerFuture) -> BoxFuture<()> {
+    Box::pin(async move {
+        call.await;
+    })
+}
+
+/// The argument a `connect_error` handler receives.
+fn connect_error_object(error: &ClientError) -> Payload {
+    let object = match error {
+        ClientError::ConnectRefused {
+            message,
+            data: Some(data),
+            ..
+        } => json!({ "message": message, "data": data }),
+        ClientError::ConnectRefused { message, .. } => json!({ "message": message }),
+        other => json!({ "message": other.to_string() }),
+    };
+    Payload::from_args(vec![object])
 }

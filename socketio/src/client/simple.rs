@@ -14,6 +14,7 @@ use crate::args::{
     AckError, EmitError, FromPayload, IntoPayload, SerdeError, WithTimeout, from_args,
 };
 use crate::engineio::TransportKind;
+use crate::handler::EventName;
 
 /// Events buffered for [`SimpleClient::receive`] before the client stops reading the server.
 const EVENT_BUFFER: usize = 1024;
@@ -76,7 +77,7 @@ impl SimpleClient {
         let (tx, events) = mpsc::channel(EVENT_BUFFER);
         let client = builder
             .namespace(namespace, move |ns| {
-                ns.on_any(move |_socket, name, payload, _ack| {
+                ns.on_any(move |EventName(name): EventName, payload: Payload| {
                     let tx = tx.clone();
                     async move {
                         let _ = tx.send(Event { name, payload }).await;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::args::{
     AckError, Contains, EmitError, Event, EventSet, FromPayload, Typed, WithTimeout,
 };
-use crate::client::handlers::ClientSide;
+use crate::client::socket::ClientSide;
 use crate::client::socket::{Client, ClientSocket};
 use crate::handler::{Call, CallError, FromCall, ViaExtractor};
 

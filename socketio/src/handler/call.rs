@@ -12,29 +12,37 @@ use serde::de::DeserializeOwned;
 use crate::args::Payload;
 use crate::args::{self, SerdeError};
 use crate::ns::ack::AckSender;
+pub use crate::ns::namespace::Completion;
 use crate::ns::namespace::ConnectError;
 use crate::ns::socket::{DisconnectReason, Socket};
 
 /// The future a generated handler returns.
 pub type BoxFuture = Pin<Box<dyn Future<Output = Completion> + Send>>;
 
+/// Application state by type, as [`SocketIoBuilder::state`](crate::SocketIoBuilder::state)
+/// collects it.
+pub(crate) type StateMap = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
+
 /// Values shared by every handler of one server: the application state set on the builder
 /// and, once the server is built, a handle to it. Opaque: handlers reach it through
 /// extractors such as [`State`](super::State) and [`SocketIo`](crate::SocketIo).
+///
+/// Handlers registered on the builder hold it before it is filled; both parts are set once,
+/// when the server is built, before any handler can run.
 #[derive(Default)]
 pub struct ServerContext {
-    state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    state: OnceLock<StateMap>,
     /// A `server::WeakSocketIo`, kept opaque so this layer need not know the server.
     server: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl ServerContext {
-    pub(crate) fn insert_state<T: Send + Sync + 'static>(&mut self, value: T) {
-        self.state.insert(TypeId::of::<T>(), Box::new(value));
+    pub(crate) fn set_state(&self, state: StateMap) {
+        let _ = self.state.set(state);
     }
 
     pub(crate) fn state<T: 'static>(&self) -> Option<&T> {
-        self.state.get(&TypeId::of::<T>())?.downcast_ref()
+        self.state.get()?.get(&TypeId::of::<T>())?.downcast_ref()
     }
 
     pub(crate) fn set_server(&self, server: Box<dyn Any + Send + Sync>) {
@@ -240,6 +248,13 @@ impl<S: Side> Call<S> {
             self.next_arg.min(self.payload.args.len())
         };
         self.rest_taken = true;
+        if start == 0 {
+            // Nothing taken before: hand the arguments over without copying them.
+            return Payload {
+                args: std::mem::take(&mut self.payload.args),
+                attachments: self.payload.attachments.clone(),
+            };
+        }
         Payload {
             args: self.payload.args.split_off(start),
             attachments: self.payload.attachments.clone(),
@@ -303,24 +318,6 @@ impl<S: Side> Call<S> {
     }
 }
 
-/// How a generated handler call ended.
-#[derive(Debug)]
-pub struct Completion(Result<(), ConnectError>);
-
-impl Completion {
-    fn done() -> Self {
-        Completion(Ok(()))
-    }
-
-    fn refuse(error: ConnectError) -> Self {
-        Completion(Err(error))
-    }
-
-    pub(crate) fn into_connect_result(self) -> Result<(), ConnectError> {
-        self.0
-    }
-}
-
 /// Why a handler was not called.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -356,14 +353,22 @@ impl AckReply {
         AckReply(Ok(Payload::empty()))
     }
 
-    /// One argument: the return type is a `T: Serialize`.
-    pub fn one<T: serde::Serialize>(value: T) -> Self {
-        AckReply::spread(&(value,))
+    /// The return value, split into ack arguments the way an emit splits its value (see
+    /// [`to_payload`](crate::args::to_payload)): `()` gives none, a tuple one per element,
+    /// anything else one. A `Result` acks with its `Ok` value, or for `Err` with
+    /// `{"error": …}`: a string error is the message as it is, any other error its JSON.
+    pub fn value<T: serde::Serialize + ?Sized>(value: &T) -> Self {
+        AckReply(match args::to_ack(value) {
+            Ok(Ok(payload)) => Ok(payload),
+            Ok(Err(serde_json::Value::String(message))) => Err(message),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(e) => Err(format!("the ack does not serialize: {e}")),
+        })
     }
 
-    /// One argument per element: the return type is a tuple.
-    pub fn spread<T: serde::Serialize>(values: &T) -> Self {
-        AckReply(args::to_payload(values).map_err(|e| format!("the ack does not serialize: {e}")))
+    /// Arguments encoded beforehand, sent as they are.
+    pub fn payload(payload: Payload) -> Self {
+        AckReply(Ok(payload))
     }
 
     /// An error object: the handler returned `Err`.

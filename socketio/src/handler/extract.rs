@@ -89,6 +89,37 @@ impl<S: Side> FromCall<ViaExtractor, S> for Payload {
     }
 }
 
+/// Every argument not taken by an earlier parameter, read as one value of `T` and split the
+/// way an emit of `T` splits it: a tuple or a tuple struct takes one argument per element,
+/// anything else (a struct) the next argument. This is how a hand-registered handler reads
+/// an event struct whole, as `#[socketio::on(Type)]` does.
+///
+/// ```
+/// use socketio::handler::Args;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, socketio::Event)]
+/// #[event("stamp")]
+/// struct Stamp(String, u64);
+///
+/// let io = socketio::SocketIo::builder()
+///     .namespace("/", |ns| {
+///         ns.on("stamp", |Args(Stamp(text, at)): Args<Stamp>| async move {
+///             format!("{text} at {at}")
+///         })
+///     })
+///     .build()
+///     .unwrap();
+/// # let _ = io;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Args<T>(pub T);
+
+impl<S: Side, T: DeserializeOwned> FromCall<ViaExtractor, S> for Args<T> {
+    fn from_call(call: &mut Call<S>) -> Result<Self, CallError> {
+        call.event_value().map(Args)
+    }
+}
+
 /// The name of the event being handled: useful in a catch-all (`"*"`) handler.
 ///
 /// ```

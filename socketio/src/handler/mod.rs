@@ -28,12 +28,19 @@
 mod call;
 mod class;
 mod extract;
+mod function;
+mod namespace;
+mod output;
 
 #[cfg(feature = "client")]
 pub(crate) use call::CallKind;
+pub(crate) use call::StateMap;
 pub use call::{
     AckReply, BoxFuture, Call, CallError, Completion, ConnectOutcome, GuardOutcome, ServerContext,
     ServerSide, Side,
 };
 pub use class::{ClassNamespace, DefaultProbe, Instance, WithDefault, WithoutDefault};
-pub use extract::{Auth, EventName, FromCall, Session, State, ViaArgument, ViaExtractor};
+pub use extract::{Args, Auth, EventName, FromCall, Session, State, ViaArgument, ViaExtractor};
+pub use function::Handler;
+pub use namespace::NamespaceBuilder;
+pub use output::{HandlerError, HandlerOutput, IntoAck, kind};

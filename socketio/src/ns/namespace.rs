@@ -16,18 +16,39 @@ use crate::engineio::Sid;
 use crate::manager::{BroadcastTarget, Manager};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type ConnectFn = dyn Fn(Arc<Socket>) -> BoxFuture<Result<(), ConnectError>> + Send + Sync;
-type EventFn = dyn Fn(Arc<Socket>, Payload, Option<AckSender>) -> BoxFuture<()> + Send + Sync;
-type AnyFn = dyn Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> BoxFuture<()> + Send + Sync;
-type DisconnectFn = dyn Fn(Arc<Socket>, DisconnectReason) -> BoxFuture<()> + Send + Sync;
-type OutgoingFn = dyn Fn(&Socket, &str, &Payload) + Send + Sync;
-type EventMiddlewareFn =
+/// A handler call in progress, as the namespace runs it.
+pub(crate) type HandlerFuture = BoxFuture<Completion>;
+pub(crate) type ConnectFn = dyn Fn(Arc<Socket>) -> HandlerFuture + Send + Sync;
+/// An event handler: the socket, the event name, its arguments and the ack to answer.
+pub(crate) type EventFn =
+    dyn Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> HandlerFuture + Send + Sync;
+pub(crate) type DisconnectFn = dyn Fn(Arc<Socket>, DisconnectReason) -> HandlerFuture + Send + Sync;
+pub(crate) type OutgoingFn = dyn Fn(&Socket, &str, &Payload) + Send + Sync;
+pub(crate) type EventMiddlewareFn =
     dyn Fn(Arc<Socket>, IncomingEvent) -> BoxFuture<Result<IncomingEvent, String>> + Send + Sync;
+
+/// How a handler call ended: only a connect handler's refusal matters to the namespace.
+#[derive(Debug)]
+pub struct Completion(Result<(), ConnectError>);
+
+impl Completion {
+    pub(crate) fn done() -> Self {
+        Completion(Ok(()))
+    }
+
+    pub(crate) fn refuse(error: ConnectError) -> Self {
+        Completion(Err(error))
+    }
+
+    pub(crate) fn into_connect_result(self) -> Result<(), ConnectError> {
+        self.0
+    }
+}
 
 /// The event that tells a client an event without an ack was refused by an event middleware.
 pub const EVENT_REFUSED: &str = "event_refused";
 
-/// An incoming event as [`NamespaceBuilder::event_middleware`] sees it: its name and
+/// An incoming event as [`NamespaceBuilder::event_middleware`](crate::NamespaceBuilder::event_middleware) sees it: its name and
 /// arguments, which the middleware may change before the handler runs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -103,182 +124,25 @@ impl From<&str> for ConnectError {
     }
 }
 
-/// Registers the handlers of one namespace; see [`SocketIoBuilder::namespace`](crate::SocketIoBuilder::namespace).
+/// The handlers of one namespace, type-erased, fixed once the server is built. The typed
+/// side that fills it is [`NamespaceBuilder`](crate::NamespaceBuilder).
 #[derive(Default)]
-pub struct NamespaceBuilder {
-    middlewares: Vec<Box<ConnectFn>>,
-    event_middlewares: Vec<Box<EventMiddlewareFn>>,
-    connect: Vec<Box<ConnectFn>>,
-    events: HashMap<String, Box<EventFn>>,
-    any: Option<Box<AnyFn>>,
-    disconnecting: Option<Box<DisconnectFn>>,
-    disconnect: Option<Box<DisconnectFn>>,
-    any_outgoing: Option<Box<OutgoingFn>>,
-    /// Where each event, `*`, `disconnecting` and `disconnect` handler was registered, to
-    /// report duplicates.
-    locations: HashMap<String, String>,
+pub(crate) struct HandlerTable {
+    pub(crate) middlewares: Vec<Box<ConnectFn>>,
+    pub(crate) event_middlewares: Vec<Box<EventMiddlewareFn>>,
+    pub(crate) connect: Vec<Box<ConnectFn>>,
+    pub(crate) events: HashMap<String, Box<EventFn>>,
+    pub(crate) any: Option<Box<EventFn>>,
+    pub(crate) disconnecting: Option<Box<DisconnectFn>>,
+    pub(crate) disconnect: Option<Box<DisconnectFn>>,
+    pub(crate) any_outgoing: Option<Box<OutgoingFn>>,
 }
 
-impl fmt::Debug for NamespaceBuilder {
+impl fmt::Debug for HandlerTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NamespaceBuilder")
+        f.debug_struct("HandlerTable")
             .field("events", &self.events.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
-    }
-}
-
-impl NamespaceBuilder {
-    /// Runs for every connection attempt before any connect handler, in registration order
-    /// (Node's `namespace.use`); the first `Err` refuses the connection with CONNECT_ERROR,
-    /// also with [`always_connect`](crate::SocketIoBuilder::always_connect).
-    pub fn middleware<F, Fut>(mut self, f: F) -> Self
-    where
-        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
-    {
-        self.middlewares
-            .push(Box::new(move |socket| Box::pin(f(socket))));
-        self
-    }
-
-    /// Runs for every incoming event before its handler, in registration order, like Node's
-    /// `socket.use`: it sees the event, may change its name or arguments (`Ok` passes it on),
-    /// or refuses it (`Err`), and then no handler runs. A refusal reaches the client: as the
-    /// ack `{"error": message}` when it asked for one, otherwise as an `event_refused` event
-    /// with `{"event": name, "message": message}` (not `error`, which Socket.IO parsers
-    /// refuse to deliver).
-    ///
-    /// ```
-    /// use socketio::SocketIo;
-    ///
-    /// let io = SocketIo::builder()
-    ///     .namespace("/", |ns| {
-    ///         ns.event_middleware(|socket, event| async move {
-    ///             if event.name.starts_with("admin:") && socket.get_session::<bool>() != Some(true) {
-    ///                 return Err(format!("{} needs an admin", event.name));
-    ///             }
-    ///             Ok(event)
-    ///         })
-    ///     })
-    ///     .build()
-    ///     .unwrap();
-    /// # let _ = io;
-    /// ```
-    pub fn event_middleware<F, Fut, E>(mut self, f: F) -> Self
-    where
-        F: Fn(Arc<Socket>, IncomingEvent) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<IncomingEvent, E>> + Send + 'static,
-        E: fmt::Display,
-    {
-        self.event_middlewares.push(Box::new(move |socket, event| {
-            let outcome = f(socket, event);
-            Box::pin(async move { outcome.await.map_err(|error| error.to_string()) })
-        }));
-        self
-    }
-
-    /// Runs for every connection attempt after the middlewares, in registration order; the
-    /// first `Err` refuses the connection. Emits made here reach the client right after the
-    /// CONNECT reply.
-    pub fn on_connect<F, Fut>(mut self, f: F) -> Self
-    where
-        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
-    {
-        self.connect
-            .push(Box::new(move |socket| Box::pin(f(socket))));
-        self
-    }
-
-    /// Handles `event`. The handler gets the arguments and, when the client asked for one,
-    /// the [`AckSender`] to answer with.
-    #[track_caller]
-    pub fn on<F, Fut>(mut self, event: impl Into<String>, f: F) -> Self
-    where
-        F: Fn(Arc<Socket>, Payload, Option<AckSender>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let event = event.into();
-        self.record_caller(&event);
-        self.events.insert(
-            event,
-            Box::new(move |socket, payload, ack| Box::pin(f(socket, payload, ack))),
-        );
-        self
-    }
-
-    /// Handles every event without a handler of its own, with its name.
-    #[track_caller]
-    pub fn on_any<F, Fut>(mut self, f: F) -> Self
-    where
-        F: Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.record_caller("*");
-        self.any = Some(Box::new(move |socket, event, payload, ack| {
-            Box::pin(f(socket, event, payload, ack))
-        }));
-        self
-    }
-
-    /// Sees every event a socket of this namespace emits (`emit`, `emit_with_ack`,
-    /// `emit_with_callback`, `emit_event`), with its name and arguments, just before it is
-    /// sent: Node's `socket.onAnyOutgoing`. Broadcasts are not included: they are encoded once
-    /// for all their recipients. It runs inside the emit, so keep it short.
-    pub fn on_any_outgoing<F>(mut self, f: F) -> Self
-    where
-        F: Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
-    {
-        self.any_outgoing = Some(Box::new(f));
-        self
-    }
-
-    /// Runs once when a socket starts to leave, before [`on_disconnect`](Self::on_disconnect),
-    /// like Node's `disconnecting`: the socket is still in its rooms and in the namespace, so
-    /// a broadcast to its rooms from here reaches the others.
-    #[track_caller]
-    pub fn on_disconnecting<F, Fut>(mut self, f: F) -> Self
-    where
-        F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.record_caller("disconnecting");
-        self.disconnecting = Some(Box::new(move |socket, reason| Box::pin(f(socket, reason))));
-        self
-    }
-
-    /// Runs once when a socket leaves; its rooms are still readable here.
-    #[track_caller]
-    pub fn on_disconnect<F, Fut>(mut self, f: F) -> Self
-    where
-        F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.record_caller("disconnect");
-        self.disconnect = Some(Box::new(move |socket, reason| Box::pin(f(socket, reason))));
-        self
-    }
-
-    #[track_caller]
-    fn record_caller(&mut self, event: &str) {
-        let caller = std::panic::Location::caller();
-        self.locations.insert(event.to_owned(), caller.to_string());
-    }
-
-    /// Where the handler of `event` (or `*`, `disconnecting`, `disconnect`) was registered, if
-    /// it has one.
-    /// Connect handlers add up, so `connect` has none.
-    pub(crate) fn registered_at(&self, event: &str) -> Option<&str> {
-        self.locations.get(event).map(String::as_str)
-    }
-
-    /// Records where the handler of `event` was written, for duplicate reports.
-    pub(crate) fn with_location(mut self, event: &str, location: impl fmt::Display) -> Self {
-        if event != "connect" {
-            self.locations
-                .insert(event.to_owned(), location.to_string());
-        }
-        self
     }
 }
 
@@ -293,13 +157,13 @@ pub(crate) enum ConnectRefusal {
 
 async fn run_all(handlers: &[Box<ConnectFn>], socket: &Arc<Socket>) -> Result<(), ConnectError> {
     for handler in handlers {
-        handler(socket.clone()).await?;
+        handler(socket.clone()).await.into_connect_result()?;
     }
     Ok(())
 }
 
 /// The handlers of a namespace, shared by every dynamic namespace made from them.
-pub(crate) type Handlers = NamespaceBuilder;
+pub(crate) type Handlers = HandlerTable;
 
 /// A built namespace.
 /// How the server answers namespace connects (see `SocketIoBuilder::always_connect` and
@@ -457,7 +321,7 @@ impl Namespace {
         };
         let ack = ack_id.map(|id| AckSender::new(socket.clone(), id));
         if let Some(handler) = self.handlers.events.get(&event) {
-            handler(socket.clone(), payload, ack).await;
+            handler(socket.clone(), event, payload, ack).await;
         } else if let Some(any) = &self.handlers.any {
             any(socket.clone(), event, payload, ack).await;
         } else {

@@ -12,10 +12,11 @@ use std::time::Duration;
 use crate::args::{EmitError, IntoPayload};
 use crate::engineio::{EngineConfig, EngineIo, EngineLayer, EngineService, NotFound};
 use crate::handler::{
-    Call, CallError, ClassNamespace, FromCall, Instance, ServerContext, ViaExtractor,
+    Call, CallError, ClassNamespace, FromCall, Instance, NamespaceBuilder, ServerContext, StateMap,
+    ViaExtractor,
 };
 use crate::manager::{LocalManager, Manager};
-use crate::ns::namespace::{Namespace, NamespaceBuilder};
+use crate::ns::namespace::Namespace;
 use crate::operators::BroadcastOperator;
 use crate::parser::ParserLimits;
 use crate::registry::RegistryError;
@@ -41,11 +42,8 @@ pub enum BuildError {
 ///
 /// let io = SocketIo::builder()
 ///     .namespace("/", |ns| {
-///         ns.on("ping", |socket, payload, ack| async move {
-///             if let Some(ack) = ack {
-///                 let _ = ack.send(payload);
-///             }
-///         })
+///         // The arguments come back as the ack.
+///         ns.on("ping", |payload: Payload| async move { payload })
 ///     })
 ///     .build()
 ///     .unwrap();
@@ -61,7 +59,9 @@ pub struct SocketIoBuilder {
     always_connect: bool,
     connect_reply_pause: Option<std::time::Duration>,
     parser_limits: ParserLimits,
-    context: ServerContext,
+    /// Shared with every handler registered so far; filled by `build`.
+    context: Arc<ServerContext>,
+    state: StateMap,
     instances: HashMap<TypeId, Instance>,
     registered_handlers: bool,
 }
@@ -89,7 +89,8 @@ impl Default for SocketIoBuilder {
             always_connect: false,
             connect_reply_pause: None,
             parser_limits: ParserLimits::default(),
-            context: ServerContext::default(),
+            context: Arc::default(),
+            state: StateMap::new(),
             instances: HashMap::new(),
             registered_handlers: true,
         }
@@ -147,11 +148,17 @@ impl SocketIoBuilder {
     ) -> Self {
         let name = name.into();
         if name == "*" {
-            let builder = self.catch_all.take().unwrap_or_default();
+            let builder = self
+                .catch_all
+                .take()
+                .unwrap_or_else(|| self.new_namespace());
             self.catch_all = Some(register(builder));
             return self;
         }
-        let builder = self.namespaces.remove(&name).unwrap_or_default();
+        let builder = match self.namespaces.remove(&name) {
+            Some(builder) => builder,
+            None => self.new_namespace(),
+        };
         self.namespaces.insert(name, register(builder));
         self
     }
@@ -162,11 +169,12 @@ impl SocketIoBuilder {
     /// [`namespace`](Self::namespace) take precedence; matchers are tried in order.
     ///
     /// ```
-    /// use socketio::SocketIo;
+    /// use std::sync::Arc;
+    /// use socketio::{Socket, SocketIo};
     ///
     /// let io = SocketIo::builder()
     ///     .dynamic_namespace(|name| name.starts_with("/team-"), |ns| {
-    ///         ns.on("hello", |socket, _, _| async move {
+    ///         ns.on("hello", |socket: Arc<Socket>| async move {
     ///             println!("hello in {}", socket.namespace());
     ///         })
     ///     })
@@ -180,14 +188,17 @@ impl SocketIoBuilder {
         register: impl FnOnce(NamespaceBuilder) -> NamespaceBuilder,
     ) -> Self {
         self.dynamic
-            .push((Arc::new(matches), register(NamespaceBuilder::default())));
+            .push((Arc::new(matches), register(self.new_namespace())));
         self
     }
 
     /// Application state for handlers: a handler parameter [`State<T>`](crate::handler::State)
     /// receives a clone of the value of type `T` given here. One value per type.
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.context.insert_state(value);
+        self.state.insert(
+            TypeId::of::<T>(),
+            Box::new(value) as Box<dyn std::any::Any + Send + Sync>,
+        );
         self
     }
 
@@ -225,11 +236,12 @@ impl SocketIoBuilder {
     /// picks its own.
     ///
     /// ```
-    /// use socketio::SocketIo;
+    /// use std::sync::Arc;
+    /// use socketio::{Socket, SocketIo};
     ///
     /// let io = SocketIo::builder()
     ///     .registered_handlers(false)
-    ///     .namespace("/", |ns| ns.on("ping", |socket, _payload, _ack| async move {
+    ///     .namespace("/", |ns| ns.on("ping", |socket: Arc<Socket>| async move {
     ///         let _ = socket.emit("pong", ());
     ///     }))
     ///     .build()
@@ -241,15 +253,20 @@ impl SocketIoBuilder {
         self
     }
 
+    fn new_namespace(&self) -> NamespaceBuilder {
+        NamespaceBuilder::new(self.context.clone())
+    }
+
     /// Puts the handlers of the attribute macros into their namespaces.
-    fn install_registered(&mut self, context: &Arc<ServerContext>) -> Result<(), BuildError> {
+    fn install_registered(&mut self) -> Result<(), BuildError> {
         for handler in crate::registry::collect(&mut self.instances)? {
             let namespace = handler.namespace;
             let builder = match namespace {
                 "*" => self.catch_all.take(),
                 name => self.namespaces.remove(name),
             };
-            let installed = handler.install(builder.unwrap_or_default(), context)?;
+            let builder = builder.unwrap_or_else(|| self.new_namespace());
+            let installed = handler.install(builder)?;
             match namespace {
                 "*" => self.catch_all = Some(installed),
                 name => {
@@ -268,10 +285,11 @@ impl SocketIoBuilder {
     /// (the error names both places), and on a namespace type without `Default` whose
     /// instance was not given to [`register_namespace`](Self::register_namespace).
     pub fn build(mut self) -> Result<SocketIo, BuildError> {
-        let context = Arc::new(std::mem::take(&mut self.context));
         if self.registered_handlers {
-            self.install_registered(&context)?;
+            self.install_registered()?;
         }
+        let context = self.context.clone();
+        context.set_state(std::mem::take(&mut self.state));
         if let Some(catch_all) = self.catch_all.take() {
             self.dynamic.push((Arc::new(|_: &str| true), catch_all));
         }
@@ -280,13 +298,17 @@ impl SocketIoBuilder {
             if !name.starts_with('/') || name.contains(',') {
                 return Err(BuildError::InvalidNamespace(name));
             }
-            let ns = Namespace::new(name.clone(), Arc::new(builder), self.manager.clone());
+            let ns = Namespace::new(
+                name.clone(),
+                Arc::new(builder.into_table()),
+                self.manager.clone(),
+            );
             fixed.insert(name, ns);
         }
         let dynamic = self
             .dynamic
             .into_iter()
-            .map(|(matches, builder)| (matches, Arc::new(builder)))
+            .map(|(matches, builder)| (matches, Arc::new(builder.into_table())))
             .collect();
         let namespaces = Arc::new(Namespaces::new(
             fixed,

@@ -5,6 +5,12 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use socketio::client::ClientAck;
+use socketio::handler::EventName;
+use socketio::{AckSender, Payload, Socket};
+
 use super::{ExampleProcess, example_binary, require_venv_python, spawn_until_ready};
 
 /// A `redis-server` of this test only, killed when dropped.
@@ -191,29 +197,35 @@ pub async fn start_node(manager: socketio::manager::PubSubManager) -> Node {
         // documented policy that overload.rs tests.
         .engine(|config| config.queue_capacity(8192))
         .namespace("/", |ns| {
-            ns.on_connect(|socket| async move {
+            ns.on_connect(|socket: Arc<Socket>| async move {
                 socket.join("r");
                 Ok(())
             })
-            .on("to-room", |socket, mut payload, ack| async move {
-                let room = match payload.args.first() {
-                    Some(Value::String(room)) => room.clone(),
-                    _ => return,
-                };
-                payload.args.remove(0);
-                let _ = socket.to(room).emit("room-message", payload);
-                if let Some(ack) = ack {
-                    let _ = ack.send(json!("ok"));
-                }
-            })
-            .on("join", |socket, payload, ack| async move {
-                if let Some(Value::String(room)) = payload.args.first() {
-                    socket.join(room);
-                }
-                if let Some(ack) = ack {
-                    let _ = ack.send(payload);
-                }
-            })
+            .on(
+                "to-room",
+                |socket: Arc<Socket>, mut payload: Payload, ack: Option<AckSender>| async move {
+                    let room = match payload.args.first() {
+                        Some(Value::String(room)) => room.clone(),
+                        _ => return,
+                    };
+                    payload.args.remove(0);
+                    let _ = socket.to(room).emit("room-message", payload);
+                    if let Some(ack) = ack {
+                        let _ = ack.send(json!("ok"));
+                    }
+                },
+            )
+            .on(
+                "join",
+                |socket: Arc<Socket>, payload: Payload, ack: Option<AckSender>| async move {
+                    if let Some(Value::String(room)) = payload.args.first() {
+                        socket.join(room);
+                    }
+                    if let Some(ack) = ack {
+                        let _ = ack.send(payload);
+                    }
+                },
+            )
         })
         .build()
         .expect("server");
@@ -242,16 +254,18 @@ pub async fn recording_client_on(
     let client = socketio::client::Client::builder(format!("http://{addr}"))
         .namespace(namespace, move |ns| {
             let ns = if auth.is_null() { ns } else { ns.auth(auth) };
-            ns.on_any(move |_socket, event, payload, ack| {
-                if let Some(ack) = ack {
-                    let mut reply = payload.clone();
-                    reply.args.insert(0, serde_json::json!("got"));
-                    let _ = ack.send(reply);
-                }
-                let _ = tx.send((event, payload));
-                async {}
-            })
-            .on_disconnect(move |_socket, reason| {
+            ns.on_any(
+                move |EventName(event): EventName, payload: Payload, ack: Option<ClientAck>| {
+                    if let Some(ack) = ack {
+                        let mut reply = payload.clone();
+                        reply.args.insert(0, serde_json::json!("got"));
+                        let _ = ack.send(reply);
+                    }
+                    let _ = tx.send((event, payload));
+                    async {}
+                },
+            )
+            .on_disconnect(move |reason: socketio::client::DisconnectReason| {
                 let reason = serde_json::Value::String(reason.as_str().to_owned());
                 let _ = on_leave.send(("disconnect".to_owned(), vec![reason].into()));
                 async {}

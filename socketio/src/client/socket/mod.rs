@@ -5,9 +5,11 @@
 
 mod client;
 mod handle;
+mod side;
 mod state;
 mod tasks;
 
+pub use side::ClientSide;
 pub(crate) use state::Setup;
 
 use std::sync::Arc;
@@ -99,15 +101,14 @@ impl ClientAck {
     /// arguments; binary attachments included).
     ///
     /// ```no_run
-    /// use socketio::client::Client;
+    /// use socketio::Payload;
+    /// use socketio::client::{Client, ClientAck};
     ///
     /// # async fn run() -> Result<(), socketio::client::ClientError> {
     /// let client = Client::builder("http://127.0.0.1:3000")
     ///     .namespace("/chat", |ns| {
-    ///         ns.on("ack-request", |_socket, payload, ack| async move {
-    ///             if let Some(ack) = ack {
-    ///                 let _ = ack.send(payload); // answer with the same arguments
-    ///             }
+    ///         ns.on("ack-request", |payload: Payload, ack: ClientAck| async move {
+    ///             let _ = ack.send(payload); // answer with the same arguments
     ///         })
     ///     })
     ///     .connect()

@@ -377,7 +377,7 @@ impl Inner {
                 });
                 let payload = Payload { args, attachments };
                 if let Some(handler) = handlers.events.get(&name) {
-                    Some(handler(socket(), payload, ack))
+                    Some(handler(socket(), name, payload, ack))
                 } else {
                     let handler = handlers.any.as_ref()?;
                     Some(handler(socket(), name, payload, ack))
