@@ -22,7 +22,7 @@ pub mod manager;
 pub(crate) mod ns;
 pub mod operators;
 pub mod parser;
-pub mod registry;
+pub(crate) mod registry;
 pub(crate) mod server;
 mod typed;
 
@@ -34,6 +34,7 @@ pub use ns::ack::AckSender;
 pub use ns::namespace::{ConnectError, EVENT_REFUSED, IncomingEvent};
 pub use ns::socket::{DisconnectReason, Socket};
 pub use operators::{AckStream, BroadcastOperator};
+pub use registry::RegistryError;
 pub use server::glue::{SocketIoConnection, SocketIoHandler};
 pub use server::{BuildError, SocketIo, SocketIoBuilder};
 #[doc = include_str!("docs/event.md")]

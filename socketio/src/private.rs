@@ -4,10 +4,11 @@
 pub use inventory;
 
 pub use crate::args::Event;
-pub use crate::handler::{
-    AckReply, BoxFuture, Call, CallError, ClassNamespace, ConnectOutcome, DefaultProbe, FromCall,
-    GuardOutcome, Instance, Side, WithDefault, WithoutDefault,
+pub use crate::handler::call::{
+    AckReply, BoxFuture, Completion, ConnectOutcome, GuardOutcome, ServerContext,
 };
+pub use crate::handler::class::{DefaultProbe, Instance, WithDefault, WithoutDefault};
+pub use crate::handler::{Call, CallError, ClassNamespace, FromCall, Side};
 pub use crate::registry::{
     HandlerRegistration, MethodRegistration, NamespaceRegistration, SourceLocation,
 };
@@ -94,7 +95,7 @@ impl<T> Unconvertible for &AckProbe<T> {
 /// Boxes a handler's future; a function so the generated code stays short.
 pub fn boxed<F>(future: F) -> BoxFuture
 where
-    F: std::future::Future<Output = crate::handler::Completion> + Send + 'static,
+    F: std::future::Future<Output = crate::handler::call::Completion> + Send + 'static,
 {
     Box::pin(future)
 }

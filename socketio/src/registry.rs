@@ -13,10 +13,10 @@ use std::fmt;
 use crate::handler::{BoxFuture, Call, Instance, NamespaceBuilder, ServerSide, Side};
 
 /// A generated handler function.
-pub type HandlerFn<S = ServerSide> = fn(Call<S>) -> BoxFuture;
+pub(crate) type HandlerFn<S = ServerSide> = fn(Call<S>) -> BoxFuture;
 
 /// A generated handler method: the namespace instance, then the call.
-pub type MethodFn<S = ServerSide> = fn(Instance, Call<S>) -> BoxFuture;
+pub(crate) type MethodFn<S = ServerSide> = fn(Instance, Call<S>) -> BoxFuture;
 
 /// Where a handler was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,8 +87,9 @@ pub struct MethodRegistration<S: Side = ServerSide> {
 inventory::collect!(HandlerRegistration<ServerSide>);
 inventory::collect!(NamespaceRegistration<ServerSide>);
 
-/// Why the registered handlers do not fit together.
+/// Why the handlers registered with the attribute macros do not fit together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// Two handlers for one event of one namespace.
     #[error("two handlers for event {event:?} of namespace {namespace:?}: {first} and {second}")]

@@ -2,7 +2,7 @@
 //! the error names both places. (A test binary of its own: every server built in a binary
 //! gathers every handler of that binary.)
 
-use socketio::registry::RegistryError;
+use socketio::RegistryError;
 use socketio::{BuildError, SocketIo};
 
 #[socketio::on("same", namespace = "/twice")]

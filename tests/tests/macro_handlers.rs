@@ -19,10 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use socketio::RegistryError;
 use socketio::args::{Rest, to_payload};
 use socketio::engineio::Handshake;
 use socketio::handler::{Args, Auth, EventName, HandlerError, Session, State};
-use socketio::registry::RegistryError;
 use socketio::{
     AckSender, BuildError, ConnectError, DisconnectReason, NamespaceBuilder, Payload, Socket,
     SocketIo, Typed,

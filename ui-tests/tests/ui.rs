@@ -1,4 +1,4 @@
-//! Runs every case under `on/`, `namespace/`, `event/`, `emit/` and `event_set/`.
+//! Runs every case under `on/`, `namespace/`, `event/`, `emit/`, `event_set/` and `handler/`.
 
 #[test]
 fn ui() {
@@ -12,4 +12,6 @@ fn ui() {
     cases.compile_fail("emit/fail/*.rs");
     cases.pass("event_set/pass/*.rs");
     cases.compile_fail("event_set/fail/*.rs");
+    cases.pass("handler/pass/*.rs");
+    cases.compile_fail("handler/fail/*.rs");
 }

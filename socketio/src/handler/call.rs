@@ -75,9 +75,11 @@ pub trait Side: Sized + Send + 'static {
     type Context: Send + Sync + 'static;
 
     /// Sends an ack; failures (the connection is gone) are not the handler's concern.
+    #[doc(hidden)]
     fn send_ack(ack: Self::Ack, payload: Payload);
 
     /// The socket's id and namespace, for logs.
+    #[doc(hidden)]
     fn describe(socket: &Self::Socket) -> (String, String);
 }
 
@@ -264,6 +266,7 @@ impl<S: Side> Call<S> {
     /// Ends a call whose parameters could not be extracted or whose guard refused it: the
     /// handler does not run, the client's ack (if any) gets an error object, and it is
     /// logged. A connect handler refuses the connection with the message instead.
+    #[doc(hidden)]
     pub fn reject(mut self, error: CallError) -> Completion {
         let (sid, ns) = S::describe(&self.socket);
         tracing::warn!(%sid, %ns, event = %self.event, %error, "handler not called");
@@ -281,6 +284,7 @@ impl<S: Side> Call<S> {
 
     /// Ends an event call with the handler's return value as the ack, unless the client
     /// asked for none or the handler took the [`AckSender`] to answer by itself.
+    #[doc(hidden)]
     pub fn reply(mut self, reply: AckReply) -> Completion {
         let payload = match reply.0 {
             Ok(payload) => payload,
@@ -297,6 +301,7 @@ impl<S: Side> Call<S> {
     }
 
     /// Ends a connect call: accepted, or refused with the handler's error.
+    #[doc(hidden)]
     pub fn connected(self, outcome: impl ConnectOutcome) -> Completion {
         match outcome.into_connect_result() {
             Ok(()) => Completion::done(),
@@ -305,11 +310,13 @@ impl<S: Side> Call<S> {
     }
 
     /// Ends a call that has nothing to answer (disconnect handlers).
+    #[doc(hidden)]
     pub fn finished(self) -> Completion {
         Completion::done()
     }
 
     /// Runs a guard before the handler: `Err` when it refuses the call.
+    #[doc(hidden)]
     pub fn guard<G: GuardOutcome>(
         &self,
         guard: impl FnOnce(&S::Socket) -> G,

@@ -25,8 +25,10 @@
 //! `bool`, or `Result<(), E>` with `E: Into<ConnectError>`; its first event argument is the
 //! CONNECT's auth payload.
 
-mod call;
-mod class;
+// `call` and `class` are visible to the crate so that `__private` can re-export the plumbing
+// the macros name; only the handler model itself is public here.
+pub(crate) mod call;
+pub(crate) mod class;
 mod extract;
 mod function;
 mod namespace;
@@ -34,12 +36,10 @@ mod output;
 
 #[cfg(feature = "client")]
 pub(crate) use call::CallKind;
-pub(crate) use call::StateMap;
-pub use call::{
-    AckReply, BoxFuture, Call, CallError, Completion, ConnectOutcome, GuardOutcome, ServerContext,
-    ServerSide, Side,
-};
-pub use class::{ClassNamespace, DefaultProbe, Instance, WithDefault, WithoutDefault};
+pub(crate) use call::{BoxFuture, ServerContext, StateMap};
+pub use call::{Call, CallError, ServerSide, Side};
+pub use class::ClassNamespace;
+pub(crate) use class::Instance;
 pub use extract::{Args, Auth, EventName, FromCall, Session, State, ViaArgument, ViaExtractor};
 pub use function::Handler;
 pub use namespace::NamespaceBuilder;

@@ -33,10 +33,21 @@ pub mod kind {
 /// message when it is a string ([`String`], [`HandlerError`]) and its JSON otherwise.
 ///
 /// ```
-/// use socketio::handler::{AckReply, IntoAck};
+/// use socketio::handler::HandlerError;
 ///
-/// let reply: Result<u32, String> = Err("no such user".into());
-/// let _: AckReply = reply.into_ack();
+/// // Acks with `[42]`, or `[{"error": "no such user"}]`.
+/// async fn lookup(name: String) -> Result<u32, HandlerError> {
+///     match name.as_str() {
+///         "answer" => Ok(42),
+///         _ => Err(HandlerError::new("no such user")),
+///     }
+/// }
+///
+/// let io = socketio::SocketIo::builder()
+///     .namespace("/", |ns| ns.on("lookup", lookup))
+///     .build()
+///     .unwrap();
+/// # let _ = io;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent as an ack",
