@@ -323,6 +323,27 @@ check("by hand: catch-all with the event name, and disconnect with the reason", 
   expectSame("gone", await gone, [id, "client namespace disconnect"]);
 });
 
+check("disconnecting runs while the leaver is still in its rooms", async () => {
+  const [stayer, leaver] = [open("/leaving"), open("/leaving")];
+  await Promise.all([connected(stayer, "/leaving stayer"), connected(leaver, "/leaving leaver")]);
+  for (const socket of [stayer, leaver]) expectSame("join", await call(socket, "join", "room-1"), [true]);
+  const id = leaver.id;
+  const told = next(stayer, "leaving");
+  leaver.disconnect();
+  const rooms = [id, "room-1"].sort();
+  expectSame("leaving", await told, [id, rooms, true, "client namespace disconnect"]);
+});
+
+check("the outgoing catch-all sees each emit of the socket", async () => {
+  const watched = open("/outgoing");
+  await connected(watched, "/outgoing");
+  const greeting = next(watched, "greeting");
+  watched.once("question", (_text, ack) => ack("node"));
+  expectSame("chatter", await call(watched, "chatter"), ["node"]);
+  expectSame("greeting", await greeting, ["hi", 1]);
+  expectSame("log", await call(watched, "log"), [[["greeting", "hi", 1], ["question", "name?"]]]);
+});
+
 for (const [name, body] of checks) {
   currentCheck = name;
   try {

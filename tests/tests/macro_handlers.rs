@@ -400,6 +400,29 @@ fn by_hand_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
     )
 }
 
+/// What the outgoing catch-all of `/outgoing` saw a socket emit, kept in its session.
+#[derive(Clone, Default)]
+struct OutgoingLog(Vec<Value>);
+
+/// `/outgoing`: `chatter` emits a plain event and an acked one; the outgoing catch-all
+/// records each with its arguments, and `log` answers with the record.
+fn outgoing_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
+    ns.on_any_outgoing(|socket, event, payload| {
+        let mut entry = vec![Value::String(event.to_owned())];
+        entry.extend(payload.args.iter().cloned());
+        socket.with_session(|log: &mut OutgoingLog| log.0.push(Value::Array(entry)));
+    })
+    .on("chatter", |socket: Arc<Socket>| async move {
+        let _ = socket.emit("greeting", ("hi", 1));
+        let reply: Result<String, _> = socket.emit_with_ack("question", "name?").await;
+        reply.unwrap_or_else(|e| e.to_string())
+    })
+    .on(
+        "log",
+        |Session(log): Session<OutgoingLog>| async move { log.0 },
+    )
+}
+
 // ---- the server --------------------------------------------------------------------------
 
 fn builder() -> socketio::SocketIoBuilder {
@@ -409,6 +432,7 @@ fn builder() -> socketio::SocketIoBuilder {
         })
         .namespace("/watch", |ns| ns)
         .namespace("/by-hand", by_hand_namespace)
+        .namespace("/outgoing", outgoing_namespace)
         .namespace("/typed", |ns| {
             ns.on(
                 "by-hand",
