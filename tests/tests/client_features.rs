@@ -72,6 +72,11 @@ async fn start_server() -> SocketAddr {
                 },
             )
         })
+        .namespace("/notes", |ns| {
+            ns.on("note", |socket: Arc<Socket>, text: String| async move {
+                let _ = socket.emit("noted", (socket.namespace(), text));
+            })
+        })
         .namespace("/admin", |ns| {
             ns.middleware(|| async move {
                 Err(ConnectError::new("admins only").with_data(json!({ "retry": false })))
@@ -251,6 +256,33 @@ async fn a_refused_namespace_reports_the_server_message_and_data() {
         .expect("handler");
     let refusal_seen = json!({ "message": "admins only", "data": { "retry": false } });
     assert_eq!((namespace.as_str(), refusal), ("/admin", refusal_seen));
+}
+
+/// An event declared with a namespace goes there from the client handle, which otherwise
+/// emits on `/`.
+#[tokio::test]
+async fn the_client_handle_emits_an_event_on_its_declared_namespace() {
+    #[derive(serde::Serialize, socketio::Event)]
+    #[event("note", namespace = "/notes")]
+    struct Note(String);
+
+    let addr = start_server().await;
+    let (tx, mut noted) = mpsc::unbounded_channel();
+    let client = Client::builder(format!("http://{addr}"))
+        .path(PATH)
+        .namespace("/notes", move |ns| {
+            ns.on("noted", move |namespace: String, text: String| {
+                let _ = tx.send((namespace, text));
+                async {}
+            })
+        })
+        .connect()
+        .await
+        .expect("connect");
+    client.emit_event(&Note("hello".into())).expect("emit");
+    let seen = within("noted", noted.recv()).await.expect("handler");
+    assert_eq!(seen, ("/notes".to_owned(), "hello".to_owned()));
+    client.disconnect();
 }
 
 #[tokio::test]

@@ -64,7 +64,10 @@ impl IntoPayload for Payload {
 pub trait Event {
     /// The event name.
     const NAME: &'static str;
-    /// The namespace the event belongs to, when it was declared with one.
+    /// The namespace the event belongs to, when it was declared with one. It is where
+    /// `#[socketio::on(Type)]` registers the handler and where
+    /// [`Client::emit_event`](crate::client::Client::emit_event) sends it; a socket, a
+    /// broadcast or an emitter already has a namespace and sends every event on it.
     const NAMESPACE: Option<&'static str> = None;
 }
 

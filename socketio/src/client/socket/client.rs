@@ -129,9 +129,14 @@ impl Client {
         self.socket().emit(event, args)
     }
 
-    /// Emits an [`Event`] value on `/`; see [`ClientSocket::emit_event`].
+    /// Emits an [`Event`] value on the namespace it was declared with
+    /// (`#[event("name", namespace = "/chat")]`), or on `/`; see
+    /// [`ClientSocket::emit_event`].
     pub fn emit_event<E: Event + Serialize>(&self, event: &E) -> Result<(), EmitError> {
-        self.socket().emit_event(event)
+        match E::NAMESPACE {
+            Some(namespace) => self.of(namespace).emit_event(event),
+            None => self.socket().emit_event(event),
+        }
     }
 
     /// Sets the ack timeout of the next emit on `/`; see [`ClientSocket::timeout`].
