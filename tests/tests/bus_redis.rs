@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::bus::{TempDir, free_port, redis_runs_as};
+use common::bus_contract::{self, expect_batch, numbered_batch};
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -213,37 +214,12 @@ async fn subscribers(port: u16, channel: &str) -> i64 {
     }
 }
 
+/// The suite every bus driver runs (`common::bus_contract`), on a plain Redis.
 #[tokio::test]
-async fn messages_arrive_on_every_subscribed_channel_and_no_other() {
+async fn the_bus_driver_contract_holds() {
     let redis = RedisServer::tcp();
-    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
-    let mut events = subscribed(&bus, &["room-a", "room-b"]).await;
-
-    publish(&bus, "room-a", b"one").await;
-    publish(&bus, "room-b", b"two").await;
-    publish(&bus, "room-c", b"not for us").await;
-    publish(&bus, "room-a", b"\x00binary\xff").await;
-
-    assert_eq!(next(&mut events).await, message("room-a", b"one"));
-    assert_eq!(next(&mut events).await, message("room-b", b"two"));
-    assert_eq!(
-        next(&mut events).await,
-        message("room-a", b"\x00binary\xff")
-    );
-}
-
-#[tokio::test]
-async fn every_subscriber_gets_the_message() {
-    let redis = RedisServer::tcp();
-    let node_a = RedisBus::with_options(&redis.url(), options()).unwrap();
-    let node_b = RedisBus::with_options(&redis.url(), options()).unwrap();
-    let mut events_a = subscribed(&node_a, &["socketio#/"]).await;
-    let mut events_b = subscribed(&node_b, &["socketio#/"]).await;
-
-    publish(&node_a, "socketio#/", b"hello").await;
-
-    assert_eq!(next(&mut events_a).await, message("socketio#/", b"hello"));
-    assert_eq!(next(&mut events_b).await, message("socketio#/", b"hello"));
+    let url = redis.url();
+    bus_contract::run(|| RedisBus::with_options(&url, options()).unwrap(), "redis").await;
 }
 
 #[tokio::test]
@@ -381,82 +357,10 @@ async fn the_first_publish_after_a_restart_goes_through() {
     assert_eq!(next(&mut events).await, message("room", b"after"));
 }
 
-/// `count` numbered messages spread unevenly over `names`, as `publish_batch` takes them.
-fn numbered_batch<'a>(names: &[&'a str], count: usize) -> Vec<(&'a str, Bytes)> {
-    (0..count)
-        .map(|i| {
-            // Runs of one, two and three on a channel, so the channels interleave unevenly.
-            let channel = names[(i / (1 + i % 3)) % names.len()];
-            (channel, Bytes::from(format!("{channel}:{i}")))
-        })
-        .collect()
-}
-
 async fn publish_batch(bus: &RedisBus, batch: &[(&str, Bytes)]) {
     within("publish_batch", bus.publish_batch(batch))
         .await
         .expect("publish_batch");
-}
-
-/// Reads `batch.len()` messages and checks that every channel got its messages of `batch`,
-/// all of them and in order.
-async fn expect_batch(events: &mut mpsc::Receiver<BusEvent>, batch: &[(&str, Bytes)]) {
-    let mut received: Vec<(String, Bytes)> = Vec::with_capacity(batch.len());
-    for _ in batch {
-        match next(events).await {
-            BusEvent::Message { channel, payload } => received.push((channel, payload)),
-            other => panic!("expected a message, got {other:?}"),
-        }
-    }
-    let mut names: Vec<&str> = batch.iter().map(|(channel, _)| *channel).collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names {
-        let sent: Vec<&Bytes> = batch
-            .iter()
-            .filter(|(channel, _)| *channel == name)
-            .map(|(_, payload)| payload)
-            .collect();
-        let got: Vec<&Bytes> = received
-            .iter()
-            .filter(|(channel, _)| channel == name)
-            .map(|(_, payload)| payload)
-            .collect();
-        assert_eq!(got, sent, "the messages of {name}");
-    }
-    assert_eq!(received.len(), batch.len(), "messages on other channels");
-}
-
-#[tokio::test]
-async fn a_batch_arrives_whole_and_in_order_on_each_channel() {
-    let redis = RedisServer::tcp();
-    let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
-    let mut events = subscribed(&bus, &["room-a", "room-b"]).await;
-
-    let batch = numbered_batch(&["room-a", "room-b"], 500);
-    assert!(
-        batch
-            .iter()
-            .filter(|(channel, _)| *channel == "room-a")
-            .count()
-            > 100
-    );
-    assert!(
-        batch
-            .iter()
-            .filter(|(channel, _)| *channel == "room-b")
-            .count()
-            > 100
-    );
-    publish_batch(&bus, &batch).await;
-    expect_batch(&mut events, &batch).await;
-
-    // A batch of one and an empty batch are batches too.
-    publish_batch(&bus, &[("room-b", Bytes::from_static(b"alone"))]).await;
-    publish_batch(&bus, &[]).await;
-    publish(&bus, "room-a", b"single").await;
-    assert_eq!(next(&mut events).await, message("room-b", b"alone"));
-    assert_eq!(next(&mut events).await, message("room-a", b"single"));
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::bus::{TempDir, free_port};
+use common::bus_contract;
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::sync::mpsc;
 
@@ -283,6 +284,13 @@ async fn publish(bus: &RedisBus, channel: &str, payload: &'static [u8]) {
     within("publish", bus.publish(channel, Bytes::from_static(payload)))
         .await
         .expect("publish");
+}
+
+/// The suite every bus driver runs (`common::bus_contract`), on a Redis Cluster.
+#[tokio::test]
+async fn the_bus_driver_contract_holds() {
+    let cluster = Cluster::start();
+    bus_contract::run(|| cluster.bus(), "cluster").await;
 }
 
 #[tokio::test]

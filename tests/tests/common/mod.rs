@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod bus;
+pub mod bus_contract;
 pub mod official;
 
 use std::io::{BufRead, BufReader};
