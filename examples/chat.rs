@@ -246,9 +246,9 @@ impl Chat {
                     "the nickname \"{nick}\" is taken"
                 )));
             }
-            directory.nicks.insert(key, socket.id().to_string());
+            directory.nicks.insert(key, socket.sid().to_string());
         }
-        tracing::info!(sid = %socket.id(), %nick, "connected");
+        tracing::info!(sid = %socket.sid(), %nick, "connected");
         socket.save_session(Member { nick });
         Ok(())
     }
@@ -399,7 +399,7 @@ impl Chat {
             (sid, directory.next_id)
         };
         let sid = sid.ok_or_else(|| format!("nobody called \"{to}\" is online"))?;
-        if sid == socket.id().to_string() {
+        if sid == socket.sid().to_string() {
             return Err("that is you".into());
         }
         let ts = now_ms();
@@ -427,7 +427,7 @@ impl Chat {
             let mut directory = self.directory();
             let key = me.nick.to_lowercase();
             // Only if it is still ours: the name may already belong to someone else.
-            if directory.nicks.get(&key) == Some(&socket.id().to_string()) {
+            if directory.nicks.get(&key) == Some(&socket.sid().to_string()) {
                 directory.nicks.remove(&key);
             }
         }
@@ -445,7 +445,7 @@ impl Chat {
             }
             self.forget_if_empty(&socket, &key);
         }
-        tracing::info!(sid = %socket.id(), nick = %me.nick, %reason, "disconnected");
+        tracing::info!(sid = %socket.sid(), nick = %me.nick, %reason, "disconnected");
     }
 }
 
@@ -453,7 +453,7 @@ impl Chat {
 /// instead of waiting forever.
 #[socketio::on("*", namespace = "/chat")]
 async fn unknown_event(socket: Arc<Socket>, EventName(event): EventName) -> Result<(), String> {
-    tracing::warn!(sid = %socket.id(), %event, "unknown event");
+    tracing::warn!(sid = %socket.sid(), %event, "unknown event");
     Err(format!("unknown event \"{event}\""))
 }
 

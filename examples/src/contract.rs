@@ -119,7 +119,7 @@ pub fn room_of(payload: &Payload) -> String {
 
 /// Tells every other `/chat` socket that `socket` left.
 pub fn announce_departure(socket: &Arc<Socket>) {
-    let _ = socket.broadcast().emit("peer-left", socket.id().as_str());
+    let _ = socket.broadcast().emit("peer-left", socket.sid().as_str());
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -58,7 +58,7 @@ impl Socket {
 
     /// A broadcast to the whole namespace that skips this socket.
     pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.ns().clone()).skip(self.id().clone())
+        BroadcastOperator::new(self.ns().clone()).skip(self.sid().clone())
     }
 }
 
@@ -165,7 +165,7 @@ impl BroadcastOperator {
     /// ```no_run
     /// # async fn demo(io: socketio::SocketIo) {
     /// for socket in io.to("lobby").fetch_sockets().await {
-    ///     println!("{} on {} is in {:?}", socket.id, socket.node, socket.rooms);
+    ///     println!("{} on {} is in {:?}", socket.sid, socket.node, socket.rooms);
     /// }
     /// # }
     /// ```
@@ -254,7 +254,7 @@ impl BroadcastOperator {
                 Ok(()) => Ok(socket.await_ack(ack_id, reply, timeout)),
                 Err(error) => Err(AckError::from(error)),
             };
-            let sid = socket.id().clone();
+            let sid = socket.sid().clone();
             pending.push(Box::pin(async move {
                 let result = match reply {
                     Ok(reply) => reply.await,

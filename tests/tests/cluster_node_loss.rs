@@ -119,7 +119,7 @@ async fn a_node_killed_during_traffic_leaves_the_survivor_whole_and_rejoins() {
         "fetch_sockets() before the kill"
     );
     for socket in &everyone {
-        let on_survivor = survivor_sids.contains(&socket.id);
+        let on_survivor = survivor_sids.contains(&socket.sid);
         assert_eq!(socket.node == survivor.host_id, on_survivor, "{socket:?}");
     }
     let rooms = survivor.io.all_rooms("/chat").await;
@@ -522,7 +522,7 @@ fn sids<const N: usize>(peers: [&Peer; N]) -> BTreeSet<String> {
 }
 
 fn ids(sockets: &[SocketInfo]) -> BTreeSet<String> {
-    sockets.iter().map(|socket| socket.id.clone()).collect()
+    sockets.iter().map(|socket| socket.sid.clone()).collect()
 }
 
 /// Awaits `future` (bounded) and says how long it took. An operation that starts a timer must

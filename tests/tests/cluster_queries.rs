@@ -49,13 +49,13 @@ async fn sockets_rooms_and_node_count_across_nodes() {
     // rooms and on its own node.
     for node in &nodes {
         let everyone = node.io.to("r").fetch_sockets().await;
-        let found: BTreeSet<String> = everyone.iter().map(|s| s.id.clone()).collect();
+        let found: BTreeSet<String> = everyone.iter().map(|s| s.sid.clone()).collect();
         assert_eq!(found, sids);
         let nodes_seen: BTreeSet<&str> = everyone.iter().map(|s| s.node.as_str()).collect();
         assert_eq!(nodes_seen.len(), 3);
         for socket in &everyone {
             assert_eq!(socket.namespace, "/");
-            assert!(socket.rooms.contains(&socket.id), "{socket:?}");
+            assert!(socket.rooms.contains(&socket.sid), "{socket:?}");
             assert!(socket.rooms.contains(&"r".to_owned()), "{socket:?}");
         }
     }

@@ -171,7 +171,7 @@ async fn caught(socket: Arc<Socket>, EventName(event): EventName, payload: Paylo
 #[socketio::on("disconnect", namespace = "/typed")]
 async fn typed_disconnect(io: SocketIo, socket: Arc<Socket>, reason: DisconnectReason) {
     if let Some(watchers) = io.of("/watch") {
-        let _ = watchers.emit("gone", (socket.id().as_str(), reason.as_str()));
+        let _ = watchers.emit("gone", (socket.sid().as_str(), reason.as_str()));
     }
 }
 
@@ -394,7 +394,7 @@ fn by_hand_namespace(ns: NamespaceBuilder) -> NamespaceBuilder {
     .on_disconnect(
         |io: SocketIo, socket: Arc<Socket>, reason: DisconnectReason| async move {
             if let Some(watchers) = io.of("/watch") {
-                let _ = watchers.emit("gone", (socket.id().as_str(), reason.as_str()));
+                let _ = watchers.emit("gone", (socket.sid().as_str(), reason.as_str()));
             }
         },
     )
@@ -646,11 +646,11 @@ async fn leaving_disconnecting(io: SocketIo, socket: Arc<Socket>, reason: Discon
     rooms.sort();
     let listed = io
         .of("/leaving")
-        .is_some_and(|ns| ns.sockets().iter().any(|s| s.id() == socket.id()));
+        .is_some_and(|ns| ns.sockets().iter().any(|s| s.sid() == socket.sid()));
     for room in socket.rooms() {
         let _ = socket.to(room).emit(
             "leaving",
-            (socket.id().as_str(), &rooms, listed, reason.as_str()),
+            (socket.sid().as_str(), &rooms, listed, reason.as_str()),
         );
     }
 }
@@ -837,7 +837,7 @@ async fn the_outgoing_catch_all_sees_every_emit_of_a_socket() {
             let seen = seen.clone();
             ns.on_any_outgoing(move |socket, event, payload| {
                 let _ = seen.send((
-                    socket.id().to_string(),
+                    socket.sid().to_string(),
                     event.to_owned(),
                     payload.args.clone(),
                 ));

@@ -49,12 +49,12 @@ impl BroadcastServer {
             .engine(|config| config.queue_capacity(QUEUE))
             .namespace("/", move |ns| {
                 ns.on_connect(move |socket: Arc<Socket>| {
-                    let _ = connected.send(socket.id().to_string());
+                    let _ = connected.send(socket.sid().to_string());
                     async { Ok(()) }
                 })
                 .on_disconnect(
                     move |socket: Arc<Socket>, reason: DisconnectReason| {
-                        let _ = disconnected.send((socket.id().to_string(), reason));
+                        let _ = disconnected.send((socket.sid().to_string(), reason));
                         async {}
                     },
                 )

@@ -319,7 +319,7 @@ async fn guarded_server(verdict: Verdict, wait: bool) -> GuardedServer {
             .on_disconnect(move |socket: Arc<Socket>| {
                 let left_tx = left_tx.clone();
                 async move {
-                    let _ = left_tx.send(socket.id().to_string());
+                    let _ = left_tx.send(socket.sid().to_string());
                 }
             })
         })
@@ -329,7 +329,7 @@ async fn guarded_server(verdict: Verdict, wait: bool) -> GuardedServer {
                 let gate = gate.clone();
                 async move {
                     socket.join(LOBBY);
-                    let _ = attempts_tx.send(socket.id().to_string());
+                    let _ = attempts_tx.send(socket.sid().to_string());
                     if wait {
                         gate.notified().await;
                     }
@@ -362,7 +362,7 @@ impl GuardedServer {
             .expect("the guarded namespace exists")
             .sockets()
             .iter()
-            .map(|socket| socket.id().to_string())
+            .map(|socket| socket.sid().to_string())
             .collect();
         let rooms = self
             .io

@@ -98,7 +98,7 @@ impl Side for ServerSide {
     }
 
     fn describe(socket: &Arc<Socket>) -> (String, String) {
-        (socket.id().to_string(), socket.namespace().to_owned())
+        (socket.sid().to_string(), socket.namespace().to_owned())
     }
 }
 

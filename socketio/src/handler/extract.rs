@@ -129,7 +129,7 @@ impl<S: Side, T: DeserializeOwned> FromCall<ViaExtractor, S> for Args<T> {
 ///
 /// #[socketio::on("*")]
 /// async fn anything(socket: Arc<Socket>, EventName(name): EventName) {
-///     println!("{} sent {name}", socket.id());
+///     println!("{} sent {name}", socket.sid());
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

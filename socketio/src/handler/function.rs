@@ -35,7 +35,7 @@ use super::output::HandlerOutput;
 ///     .namespace("/shop", |ns| {
 ///         ns.on("quote", quote)
 ///             .on("hello", |socket: Arc<Socket>, name: String| async move {
-///                 format!("hello {name}, you are {}", socket.id())
+///                 format!("hello {name}, you are {}", socket.sid())
 ///             })
 ///     })
 ///     .build()

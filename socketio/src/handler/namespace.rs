@@ -37,7 +37,7 @@ use crate::ns::socket::Socket;
 ///             let _ = ack.send(payload);
 ///         })
 ///         .on_disconnect(|socket: Arc<Socket>, reason: DisconnectReason| async move {
-///             println!("{} left: {reason:?}", socket.id());
+///             println!("{} left: {reason:?}", socket.sid());
 ///         })
 ///     })
 ///     .build()

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 /// One socket somewhere in the cluster, as a cluster-wide query reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SocketInfo {
-    /// The socket id (also the name of its own room).
-    pub id: String,
+    /// The socket's id, its `sid` (also the name of its own room).
+    pub sid: String,
     /// Its namespace.
     pub namespace: String,
     /// The rooms it is in, its own included, sorted.

@@ -91,7 +91,7 @@ pub trait Manager: Send + Sync + 'static {
             .into_iter()
             .map(|sid| SocketInfo {
                 rooms: self.rooms_of(namespace, &sid),
-                id: sid.to_string(),
+                sid: sid.to_string(),
                 namespace: namespace.to_owned(),
                 node: "local".to_owned(),
             })

@@ -286,9 +286,9 @@ impl Namespace {
         }
         {
             let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
-            sockets.insert(socket.id().clone(), socket.clone());
+            sockets.insert(socket.sid().clone(), socket.clone());
         }
-        socket.join(socket.id().as_str());
+        socket.join(socket.sid().as_str());
         socket.complete_connect(options.reply_pause);
         if always_connect {
             run_all(&self.handlers.connect, socket)

@@ -125,8 +125,9 @@ impl Socket {
         })
     }
 
-    /// The socket id (different from the Engine.IO session id, and per namespace).
-    pub fn id(&self) -> &Sid {
+    /// The socket's id, its `sid` (per namespace, and different from the Engine.IO session id,
+    /// as in python-socketio); also the name of its own room.
+    pub fn sid(&self) -> &Sid {
         &self.id
     }
 

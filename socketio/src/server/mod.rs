@@ -214,7 +214,7 @@ impl SocketIoBuilder {
     /// #[socketio::namespace("/greeter")]
     /// impl Greeter {
     ///     async fn on_hello(&self, socket: Arc<Socket>, name: String) -> String {
-    ///         format!("{}, {name} ({})", self.greeting, socket.id())
+    ///         format!("{}, {name} ({})", self.greeting, socket.sid())
     ///     }
     /// }
     ///

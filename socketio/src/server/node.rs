@@ -92,7 +92,7 @@ impl LocalNode for Registry {
             .sockets()
             .iter()
             .map(|socket| SocketInfo {
-                id: socket.id().to_string(),
+                sid: socket.sid().to_string(),
                 namespace: namespace.to_owned(),
                 rooms: socket.rooms(),
                 node: String::new(),

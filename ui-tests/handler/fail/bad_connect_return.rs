@@ -5,6 +5,6 @@ use socketio::Socket;
 
 fn main() {
     let _ = socketio::SocketIo::builder().namespace("/", |ns| {
-        ns.on_connect(|socket: Arc<Socket>| async move { socket.id().to_string() })
+        ns.on_connect(|socket: Arc<Socket>| async move { socket.sid().to_string() })
     });
 }

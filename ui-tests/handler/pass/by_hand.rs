@@ -18,7 +18,7 @@ fn main() {
     let io = SocketIo::builder()
         .state(Motd("hi".into()))
         .namespace("/", |ns| {
-            ns.middleware(|socket: Arc<Socket>| async move { !socket.id().as_str().is_empty() })
+            ns.middleware(|socket: Arc<Socket>| async move { !socket.sid().as_str().is_empty() })
                 .on_connect(|socket: Arc<Socket>| async move {
                     if socket.auth().is_null() {
                         return Err(ConnectError::new("auth, please"));

@@ -18,7 +18,7 @@ struct Pair(String, Bytes);
 
 #[socketio::on(Line)]
 async fn on_line(socket: Arc<Socket>, line: Line) -> usize {
-    let _ = socket.id();
+    let _ = socket.sid();
     line.text.len()
 }
 

@@ -295,7 +295,7 @@ impl Manager for PubSubManager {
             for (node, answer) in shared.ask_peers(query).await {
                 if let Answer::Sockets(found) = answer {
                     sockets.extend(found.into_iter().map(|socket| SocketInfo {
-                        id: socket.id,
+                        sid: socket.id,
                         namespace: namespace.to_owned(),
                         rooms: socket.rooms,
                         node: node.clone(),

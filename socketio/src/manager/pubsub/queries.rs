@@ -118,7 +118,7 @@ impl Shared {
                     self.local_sockets(node, &namespace, &target)
                         .into_iter()
                         .map(|info| WireSocket {
-                            id: info.id,
+                            id: info.sid,
                             rooms: info.rooms,
                         })
                         .collect(),
