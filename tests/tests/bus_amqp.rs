@@ -5,6 +5,8 @@
 //! other's messages, and deletes its exchanges at the end. Connection loss is simulated with
 //! a TCP proxy in front of the broker: the shared RabbitMQ is never stopped.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -127,72 +129,18 @@ async fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// The suite every bus driver runs (`common::bus_contract`), on RabbitMQ; its exchanges are
+/// deleted at the end like every other test's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn roundtrip_on_two_channels() {
-    let (a, b, other) = (
-        TestChannel::new("a"),
-        TestChannel::new("b"),
-        TestChannel::new("other"),
-    );
-    let bus = AmqpBus::new(&broker().url).unwrap();
-    let mut events = subscribe(&bus, &[&a, &b]).await;
-
-    bus.publish(&a.0, Bytes::from_static(b"one")).await.unwrap();
-    bus.publish(&b.0, Bytes::from_static(b"\x00two\xff"))
-        .await
-        .unwrap();
-    // Not subscribed: never delivered.
-    bus.publish(&other.0, Bytes::from_static(b"nobody"))
-        .await
-        .unwrap();
-    bus.publish(&a.0, Bytes::from_static(b"three"))
-        .await
-        .unwrap();
-
-    assert_eq!(
-        next_message(&mut events).await,
-        (a.name(), Bytes::from_static(b"one"))
-    );
-    assert_eq!(
-        next_message(&mut events).await,
-        (b.name(), Bytes::from_static(b"\x00two\xff"))
-    );
-    assert_eq!(
-        next_message(&mut events).await,
-        (a.name(), Bytes::from_static(b"three"))
-    );
-    assert!(
-        tokio::time::timeout(Duration::from_millis(200), events.recv())
-            .await
-            .is_err()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_subscriber_gets_every_message() {
-    let channel = TestChannel::new("fanout");
-    let (node1, node2, emitter) = (
-        AmqpBus::new(&broker().url).unwrap(),
-        AmqpBus::new(&broker().url).unwrap(),
-        AmqpBus::new(&broker().url).unwrap(),
-    );
-    let mut events1 = subscribe(&node1, &[&channel]).await;
-    let mut events2 = subscribe(&node2, &[&channel]).await;
-
-    for i in 0..20u8 {
-        emitter
-            .publish(&channel.0, Bytes::from(vec![i]))
-            .await
-            .unwrap();
-    }
-    for events in [&mut events1, &mut events2] {
-        for i in 0..20u8 {
-            assert_eq!(
-                next_message(events).await,
-                (channel.name(), Bytes::from(vec![i]))
-            );
-        }
-    }
+async fn the_bus_driver_contract_holds() {
+    let mut made = Vec::new();
+    let channel = |label: &str| {
+        let channel = TestChannel::new(label);
+        let name = channel.name();
+        made.push(channel);
+        name
+    };
+    common::bus_contract::run(|| AmqpBus::new(&broker().url).unwrap(), channel).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,53 +450,6 @@ fn numbered_batch<'a>(
             (channel, Bytes::from(format!("{label}-{i}")))
         })
         .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_arrives_complete_and_in_order() {
-    let (a, b) = (TestChannel::new("batch-a"), TestChannel::new("batch-b"));
-    let node = AmqpBus::new(&broker().url).unwrap();
-    let emitter = AmqpBus::new(&broker().url).unwrap();
-    let mut events = subscribe(&node, &[&a, &b]).await;
-
-    // Uneven on purpose: two of every three messages on `a`.
-    let batch = numbered_batch(&[&a, &a, &b], "m", 500);
-    emitter.publish_batch(&batch).await.unwrap();
-    // An empty batch is nothing to do.
-    emitter.publish_batch(&[]).await.unwrap();
-
-    let mut received: Vec<(String, Bytes)> = Vec::new();
-    for _ in 0..batch.len() {
-        received.push(next_message(&mut events).await);
-    }
-    for channel in [&a, &b] {
-        let sent: Vec<&Bytes> = batch
-            .iter()
-            .filter(|(c, _)| *c == channel.0)
-            .map(|(_, payload)| payload)
-            .collect();
-        let got: Vec<&Bytes> = received
-            .iter()
-            .filter(|(c, _)| *c == channel.0)
-            .map(|(_, payload)| payload)
-            .collect();
-        assert_eq!(got, sent, "{}", channel.0);
-    }
-    assert!(
-        tokio::time::timeout(Duration::from_millis(200), events.recv())
-            .await
-            .is_err()
-    );
-
-    // The single-message path still works on the same connection, after the batch.
-    emitter
-        .publish(&b.0, Bytes::from_static(b"single"))
-        .await
-        .unwrap();
-    assert_eq!(
-        next_message(&mut events).await,
-        (b.name(), Bytes::from_static(b"single"))
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

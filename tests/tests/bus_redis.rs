@@ -219,7 +219,8 @@ async fn subscribers(port: u16, channel: &str) -> i64 {
 async fn the_bus_driver_contract_holds() {
     let redis = RedisServer::tcp();
     let url = redis.url();
-    bus_contract::run(|| RedisBus::with_options(&url, options()).unwrap(), "redis").await;
+    let connect = || RedisBus::with_options(&url, options()).unwrap();
+    bus_contract::run(connect, |label| format!("redis-{label}")).await;
 }
 
 #[tokio::test]

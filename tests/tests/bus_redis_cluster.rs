@@ -290,7 +290,7 @@ async fn publish(bus: &RedisBus, channel: &str, payload: &'static [u8]) {
 #[tokio::test]
 async fn the_bus_driver_contract_holds() {
     let cluster = Cluster::start();
-    bus_contract::run(|| cluster.bus(), "cluster").await;
+    bus_contract::run(|| cluster.bus(), |label| format!("cluster-{label}")).await;
 }
 
 #[tokio::test]

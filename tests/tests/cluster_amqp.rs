@@ -1,7 +1,6 @@
 //! The cluster checks of docs/PROGRAMS.md, `cluster_node` over RabbitMQ: our nodes alone, and mixed with a
 //! python-socketio node (`AsyncAioPikaManager`) and its write-only emitter. Each test uses its
-//! own exchange, so tests sharing the broker never see each other. Also the bus driver suite
-//! (`common::bus_contract`) on RabbitMQ.
+//! own exchange, so tests sharing the broker never see each other.
 
 mod common;
 
@@ -61,15 +60,4 @@ async fn our_amqp_emitter_reaches_a_node() {
         .expect("emit");
     let got = common::bus::next_event(&mut events, "room-message").await;
     assert_eq!(got.args, [json!("over amqp")]);
-}
-
-/// The suite every bus driver runs (`common::bus_contract`), on RabbitMQ: each channel is an
-/// exchange, made unique per run because the broker is shared.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_bus_driver_contract_holds() {
-    use socketio::manager::AmqpBus;
-
-    let url = amqp_url();
-    let prefix = unique_channel("contract");
-    common::bus_contract::run(|| AmqpBus::new(&url).expect("url"), &prefix).await;
 }

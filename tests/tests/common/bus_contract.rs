@@ -1,5 +1,5 @@
 //! What every bus driver must do, whatever the bus: the one suite that `bus_redis` (Redis),
-//! `bus_redis_cluster` (Redis Cluster, sharded pub/sub) and `cluster_amqp` (RabbitMQ) run
+//! `bus_redis_cluster` (Redis Cluster, sharded pub/sub) and `bus_amqp` (RabbitMQ) run
 //! against a real server. Each driver's own file adds what only that bus can show (restarts,
 //! slot moves, unix sockets…).
 
@@ -20,9 +20,8 @@ async fn within<F: Future>(what: &str, future: F) -> F::Output {
 }
 
 /// Runs every check of the contract. `connect` makes a new driver on the same bus (a node);
-/// `prefix` makes the channel names unique, for buses that other tests share.
-pub async fn run<B: BusDriver>(connect: impl Fn() -> B, prefix: &str) {
-    let channel = |name: &str| format!("{prefix}-{name}");
+/// `channel` turns a label into a channel name, unique on buses that other tests share.
+pub async fn run<B: BusDriver>(connect: impl Fn() -> B, mut channel: impl FnMut(&str) -> String) {
     only_the_subscribed_channels(&connect(), [channel("a"), channel("b")], channel("c")).await;
     every_subscriber_gets_each_message(&connect(), &connect(), &connect(), channel("all")).await;
     a_batch_arrives_whole_and_in_order(&connect(), [channel("batch-a"), channel("batch-b")]).await;
