@@ -1,5 +1,5 @@
 // The official Node `socket.io` server that the Rust client's typed API is checked against
-// (tests/tests/client_features.rs, `mod official_node`). Everything happens on `/`.
+// (tests/tests/client/client_features.rs, `mod official_node`). Everything happens on `/`.
 //
 // Usage: PORT=0 node tests/js/typed_server.mjs   (PORT=0 picks a free port)
 //

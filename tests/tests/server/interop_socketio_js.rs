@@ -4,7 +4,7 @@
 //! both kinds of disconnect, once per transport setup. The checks live in
 //! `tests/js/socketio_client.mjs`.
 
-mod common;
+use crate::common;
 
 use common::Runtime;
 

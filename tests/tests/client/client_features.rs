@@ -4,7 +4,7 @@
 //! binary at depth; the transport in use. `official_node` checks the typed API against the
 //! official Node `socket.io` server (`tests/js/typed_server.mjs`).
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! the Socket.IO tests over HTTP long-polling as well, heartbeats and upgrades of a session
 //! that joined a namespace, the connect timeout, and exact refusals.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

@@ -1,7 +1,7 @@
 //! python-socketio's `AsyncClient` against the `/socket.io/` contract of the `conformance`
 //! example, once per transport setup. The checks live in `tests/python/socketio_client.py`.
 
-mod common;
+use crate::common;
 
 use common::Runtime;
 

@@ -2,7 +2,7 @@
 //! Engine.IO and Socket.IO packets. The client must fail with a clear error or disconnect with a
 //! clear reason, and never panic. The servers here are hand-written on real sockets.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! its namespaces and freshly computed auth; `disconnect()` during the backoff stops it; a
 //! limited number of attempts ends in `on_reconnect_failed`.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -4,7 +4,7 @@
 //! the probe's runner: on `RESTART-SERVER` it kills the server's process group with SIGKILL,
 //! waits 0.5 s and starts the server again on the same port, so all 16 checks must pass.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 //! `conformance` example: text and binary echo, ordering, heartbeats and a client disconnect,
 //! once per transport setup. The checks themselves live in `tests/python/engine_client.py`.
 
-mod common;
+use crate::common;
 
 use common::Runtime;
 

@@ -1,7 +1,7 @@
 //! The `/socket.io/` half of the conformance contract at the wire level: namespaces, connect
 //! replies, unknown namespaces, malformed packets and the connect timeout.
 
-mod common;
+use crate::common;
 
 use common::eio::{Ws, ws_connect_at, ws_recv, ws_send, ws_until_closed};
 use tokio_tungstenite::tungstenite::Message;

@@ -4,7 +4,7 @@
 //! Every server here is an in-process echo engine with the default 25 s heartbeat, so no ping
 //! shows up during a test, and every ended session is reported with its reason.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

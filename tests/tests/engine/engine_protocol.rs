@@ -6,7 +6,7 @@
 //!
 //! What docs/PROGRAMS.md, `conformance` asks beyond the official suite is checked in [`beyond`] at the end.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

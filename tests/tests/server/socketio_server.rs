@@ -2,7 +2,7 @@
 //! events, broadcasts with acks and per-socket timeouts, rooms, sessions and disconnect
 //! reasons.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! with a freshly generated self-signed certificate sits in front of an in-process server. The
 //! client trusts that certificate through `tls_config`; with the default roots it refuses it.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The `bench_server` contract (docs/PROGRAMS.md, `bench_server`), driven the way the load generator
 //! drives it: raw Engine.IO/Socket.IO frames over direct WebSockets.
 
-mod common;
+use crate::common;
 
 use common::eio::{ws_connect_at, ws_recv, ws_send};
 use tokio_tungstenite::tungstenite::Message;

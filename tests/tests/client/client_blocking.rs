@@ -1,7 +1,7 @@
 //! The blocking client and both `SimpleClient`s against the `conformance` example, from plain
 //! threads without an async runtime of their own.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! Chromium (`tests/js/chat_browser.mjs`); its refusals (nicknames, guarded and unknown
 //! events) are checked here over raw Socket.IO frames, so their exact wire form is pinned.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

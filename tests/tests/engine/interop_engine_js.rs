@@ -2,7 +2,7 @@
 //! `conformance` example: text and binary echo, ordering, heartbeats and a client close, once
 //! per transport setup. The checks themselves live in `tests/js/engine_client.mjs`.
 
-mod common;
+use crate::common;
 
 use common::Runtime;
 

@@ -1,7 +1,7 @@
 //! The README's main command runs the `engine_echo` example: its page, its wrapped app and
 //! its echo must work as the README says.
 
-mod common;
+use crate::common;
 
 use common::eio::{assert_ws_echoes, http, open_websocket};
 use http::Method;

@@ -7,7 +7,7 @@
 //! - what a client sends right before it hangs up is handled before its sockets close: the
 //!   last event runs, and a DISCONNECT keeps its reason.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

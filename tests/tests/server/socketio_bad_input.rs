@@ -15,7 +15,7 @@
 //!   connection stays usable. Packets of one connection are handled in order, so "the next
 //!   frame answers a later probe" proves nothing was sent in between.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 
