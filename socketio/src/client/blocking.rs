@@ -15,7 +15,12 @@ use super::builder::ClientBuilder;
 use super::error::ClientError;
 use super::simple::Event;
 use super::socket::{ClientSocket, ConnectionState};
-use crate::args::{AckError, EmitError, FromPayload, IntoPayload, WithTimeout};
+use serde::Serialize;
+
+use crate::args::{
+    AckError, Contains, EmitError, Event as EventType, EventSet, FromPayload, IntoPayload, Typed,
+    WithTimeout,
+};
 use crate::engineio::TransportKind;
 use crate::parser::ROOT_NAMESPACE;
 
@@ -96,6 +101,17 @@ impl Client {
         self.client.emit(event, args)
     }
 
+    /// Emits an [`Event`](crate::Event) value on the namespace it was declared with, or on
+    /// `/`; see [`Client::emit_event`](super::Client::emit_event).
+    pub fn emit_event<E: EventType + Serialize>(&self, event: &E) -> Result<(), EmitError> {
+        self.client.emit_event(event)
+    }
+
+    /// The socket of `/`, emitting only the events of `S`; see [`Socket::typed`].
+    pub fn typed<S: EventSet>(&self) -> Typed<Socket, S> {
+        self.of(ROOT_NAMESPACE).typed()
+    }
+
     /// Sets the ack timeout of the next emit on `/`.
     pub fn timeout(&self, timeout: Duration) -> WithTimeout<Socket> {
         self.of(ROOT_NAMESPACE).timeout(timeout)
@@ -156,6 +172,36 @@ impl Socket {
     /// Emits `event` on this namespace; see [`ClientSocket::emit`].
     pub fn emit(&self, event: &str, args: impl IntoPayload) -> Result<(), EmitError> {
         self.socket.emit(event, args)
+    }
+
+    /// Emits an [`Event`](crate::Event) value; see [`ClientSocket::emit_event`].
+    pub fn emit_event<E: EventType + Serialize>(&self, event: &E) -> Result<(), EmitError> {
+        self.socket.emit_event(event)
+    }
+
+    /// This namespace's socket, emitting only the events of `S`: emitting a type `S` does
+    /// not declare is a compile error, as with [`ClientSocket::typed`].
+    ///
+    /// ```no_run
+    /// use socketio::client::{Client, blocking};
+    ///
+    /// #[derive(serde::Serialize, socketio::Event)]
+    /// #[event("line")]
+    /// struct Line { text: String }
+    ///
+    /// #[socketio::event_set]
+    /// enum ToServer { Line(Line) }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = blocking::Client::connect(Client::builder("http://127.0.0.1:3000"))?;
+    /// let chat = client.of("/chat").typed::<ToServer>();
+    /// chat.emit(&Line { text: "hi".into() })?;
+    /// let stored: bool = chat.emit_with_ack(&Line { text: "kept?".into() })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn typed<S: EventSet>(&self) -> Typed<Socket, S> {
+        Typed::new(self.clone())
     }
 
     /// Sets the ack timeout of the next emit.
@@ -243,13 +289,27 @@ impl SimpleClient {
         self.client.emit(event, args)
     }
 
+    /// Emits an [`Event`](crate::Event) value; see [`ClientSocket::emit_event`].
+    pub fn emit_event<E: EventType + Serialize>(&self, event: &E) -> Result<(), EmitError> {
+        self.client.emit_event(event)
+    }
+
+    /// The namespace's socket, emitting only the events of `S`; see [`Socket::typed`].
+    pub fn typed<S: EventSet>(&self) -> Typed<Socket, S> {
+        self.socket().typed()
+    }
+
     /// Sets the ack timeout of the next emit.
     pub fn timeout(&self, timeout: Duration) -> WithTimeout<Socket> {
-        let socket = Socket {
+        WithTimeout::new(self.socket(), timeout)
+    }
+
+    /// A blocking handle on the namespace.
+    fn socket(&self) -> Socket {
+        Socket {
             runtime: self.runtime.clone(),
             socket: self.client.socket().clone(),
-        };
-        WithTimeout::new(socket, timeout)
+        }
     }
 
     /// Emits `event` and blocks until the ack comes, read into `R`; see
@@ -301,5 +361,44 @@ impl WithTimeout<Socket> {
         let WithTimeout { socket, timeout } = self;
         let Socket { runtime, socket } = socket;
         runtime.block_on(socket.timeout(timeout).emit_with_ack(event, args))
+    }
+}
+
+impl<S: EventSet> Typed<Socket, S> {
+    /// Emits an event of the set; see [`Socket::emit_event`].
+    pub fn emit<E>(&self, event: &E) -> Result<(), EmitError>
+    where
+        S: Contains<E>,
+        E: EventType + Serialize,
+    {
+        self.untyped().emit_event(event)
+    }
+
+    /// Emits an event of the set and blocks until the ack comes, read into `R`; see
+    /// [`Socket::emit_with_ack`].
+    pub fn emit_with_ack<E, R>(&self, event: &E) -> Result<R, AckError>
+    where
+        S: Contains<E>,
+        E: EventType + Serialize,
+        R: FromPayload,
+    {
+        self.untyped().emit_with_ack(E::NAME, event)
+    }
+
+    /// Sets how long [`emit_with_ack`](Typed::emit_with_ack) waits.
+    pub fn timeout(&self, timeout: Duration) -> Typed<WithTimeout<Socket>, S> {
+        self.wrap(self.untyped().timeout(timeout))
+    }
+}
+
+impl<S: EventSet> Typed<WithTimeout<Socket>, S> {
+    /// Emits an event of the set and blocks until the ack comes, within the timeout.
+    pub fn emit_with_ack<E, R>(self, event: &E) -> Result<R, AckError>
+    where
+        S: Contains<E>,
+        E: EventType + Serialize,
+        R: FromPayload,
+    {
+        self.into_untyped().emit_with_ack(E::NAME, event)
     }
 }

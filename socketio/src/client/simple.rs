@@ -103,6 +103,19 @@ impl SimpleClient {
         self.socket.emit(event, args)
     }
 
+    /// Emits an [`Event`](crate::Event) value; see [`ClientSocket::emit_event`].
+    pub fn emit_event<E: crate::Event + serde::Serialize>(
+        &self,
+        event: &E,
+    ) -> Result<(), EmitError> {
+        self.socket.emit_event(event)
+    }
+
+    /// The namespace's socket, emitting only the events of `S`; see [`ClientSocket::typed`].
+    pub fn typed<S: crate::EventSet>(&self) -> crate::Typed<ClientSocket, S> {
+        self.socket.typed()
+    }
+
     /// Sets the ack timeout of the next emit; see [`ClientSocket::timeout`].
     pub fn timeout(&self, timeout: Duration) -> WithTimeout<ClientSocket> {
         self.socket.timeout(timeout)

@@ -120,3 +120,71 @@ async fn async_simple_client_over_the_upgrade() {
     client.disconnect();
     assert_eq!(client.receive(None).await, Err(ClientError::Disconnected));
 }
+
+/// The events the typed checks below send to `conformance`'s `/`.
+mod to_server {
+    #[derive(serde::Serialize, socketio::Event)]
+    #[event("message")]
+    pub struct Say(pub String, pub bytes::Bytes);
+
+    #[derive(serde::Serialize, socketio::Event)]
+    #[event("message-with-ack")]
+    pub struct Ask(pub u32, pub String);
+
+    #[socketio::event_set]
+    pub enum ToServer {
+        Say(Say),
+        Ask(Ask),
+    }
+}
+
+/// Typed emits and acks from the blocking client and the blocking `SimpleClient`: event
+/// structs out (binary included), the server's echo back, a typed ack read into a tuple.
+#[test]
+fn blocking_clients_emit_declared_events() {
+    use to_server::{Ask, Say, ToServer};
+
+    let server = common::spawn_example("conformance", &[]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let builder = Client::builder(server.url()).on(
+        "message-back",
+        move |payload: Payload, _no_ack: Option<ClientAck>| {
+            let _ = tx.send(payload);
+            async {}
+        },
+    );
+    let client = blocking::Client::connect(builder).expect("connect");
+    let typed = client.typed::<ToServer>();
+    typed
+        .emit(&Say("typed".into(), Bytes::from_static(b"\x02")))
+        .expect("emit");
+    let back = rx.recv_timeout(WAIT).expect("message-back");
+    assert_eq!(
+        back,
+        to_payload(&("typed", Bytes::from_static(b"\x02"))).expect("payload")
+    );
+    let (n, text): (u32, String) = typed
+        .timeout(WAIT)
+        .emit_with_ack(&Ask(7, "seven".into()))
+        .expect("ack");
+    assert_eq!((n, text.as_str()), (7, "seven"));
+    client.disconnect();
+    client.wait();
+
+    let simple =
+        blocking::SimpleClient::connect(Client::builder(server.url()), "/").expect("connect");
+    simple
+        .typed::<ToServer>()
+        .emit(&Say("simple".into(), Bytes::from_static(b"\x03")))
+        .expect("emit");
+    // `conformance` greets every connection on `/` with `auth` first.
+    let greeting = simple.receive(Some(WAIT)).expect("auth");
+    assert_eq!(greeting.name, "auth");
+    let event = simple.receive(Some(WAIT)).expect("message-back");
+    assert_eq!(event.name, "message-back");
+    assert_eq!(
+        event.payload,
+        to_payload(&("simple", Bytes::from_static(b"\x03"))).expect("payload")
+    );
+    simple.disconnect();
+}

@@ -29,6 +29,10 @@ fn client(client: socketio::client::Client) {
     let _ = client.typed::<ToClient>().emit(&Secret);
 }
 
+fn blocking(client: socketio::client::blocking::Client) {
+    let _ = client.of("/chat").typed::<ToClient>().emit(&Secret);
+}
+
 async fn emitter<B: socketio::manager::BusDriver>(emitter: socketio::manager::Emitter<B>) {
     let _ = emitter.typed::<ToClient>().emit(&Secret).await;
 }
