@@ -125,14 +125,14 @@ async fn async_simple_client_over_the_upgrade() {
 mod to_server {
     #[derive(serde::Serialize, socketio::Event)]
     #[event("message")]
-    pub struct Say(pub String, pub bytes::Bytes);
+    pub(super) struct Say(pub(super) String, pub(super) bytes::Bytes);
 
     #[derive(serde::Serialize, socketio::Event)]
     #[event("message-with-ack")]
-    pub struct Ask(pub u32, pub String);
+    pub(super) struct Ask(pub(super) u32, pub(super) String);
 
     #[socketio::event_set]
-    pub enum ToServer {
+    pub(super) enum ToServer {
         Say(Say),
         Ask(Ask),
     }
