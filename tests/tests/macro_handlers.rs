@@ -628,6 +628,17 @@ async fn a_builder_can_leave_out_the_registered_handlers() {
         matches!(&refused, ClientError::ConnectRefused { namespace, .. } if namespace == "/events"),
         "{refused:?}"
     );
+
+    // The same two facts from the official JavaScript client.
+    common::require_npm_package("socket.io-client");
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg("tests/js/opt_out_client.mjs").arg(&url);
+    let stdout = run_script(cmd, "opt_out_client.mjs".into()).await;
+    assert_eq!(
+        stdout.matches("PASS").count(),
+        2,
+        "opt_out_client.mjs:\n{stdout}"
+    );
 }
 
 // ---- namespace /leaving: `disconnecting` runs while the socket is still in its rooms -----
