@@ -173,6 +173,7 @@ impl fmt::Display for DisconnectReason {
 
 /// What [`Socket::send`] could not do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// The outbound queue is full: the client reads slower than the server writes. The
     /// session was closed with [`DisconnectReason::SlowClient`].

@@ -8,6 +8,7 @@ use super::packet::PacketKind;
 /// usual reaction is to close the connection. After returning an error the
 /// [`Decoder`](super::Decoder) is back in its idle state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseError {
     /// The text frame was empty.
     #[error("empty packet")]
