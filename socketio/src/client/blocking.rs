@@ -101,7 +101,7 @@ impl Client {
         self.client.emit(event, args)
     }
 
-    /// Emits an [`Event`](crate::Event) value on the namespace it was declared with, or on
+    /// Emits an [`Event`](crate::args::Event) value on the namespace it was declared with, or on
     /// `/`; see [`Client::emit_event`](super::Client::emit_event).
     pub fn emit_event<E: EventType + Serialize>(&self, event: &E) -> Result<(), EmitError> {
         self.client.emit_event(event)
@@ -174,7 +174,7 @@ impl Socket {
         self.socket.emit(event, args)
     }
 
-    /// Emits an [`Event`](crate::Event) value; see [`ClientSocket::emit_event`].
+    /// Emits an [`Event`](crate::args::Event) value; see [`ClientSocket::emit_event`].
     pub fn emit_event<E: EventType + Serialize>(&self, event: &E) -> Result<(), EmitError> {
         self.socket.emit_event(event)
     }
@@ -289,7 +289,7 @@ impl SimpleClient {
         self.client.emit(event, args)
     }
 
-    /// Emits an [`Event`](crate::Event) value; see [`ClientSocket::emit_event`].
+    /// Emits an [`Event`](crate::args::Event) value; see [`ClientSocket::emit_event`].
     pub fn emit_event<E: EventType + Serialize>(&self, event: &E) -> Result<(), EmitError> {
         self.client.emit_event(event)
     }

@@ -13,6 +13,7 @@ use crate::args::Payload;
 use crate::args::{
     AckError, EmitError, FromPayload, IntoPayload, SerdeError, WithTimeout, from_args,
 };
+use crate::args::{Event as EventType, EventSet, Typed};
 use crate::engineio::TransportKind;
 use crate::handler::EventName;
 
@@ -103,16 +104,13 @@ impl SimpleClient {
         self.socket.emit(event, args)
     }
 
-    /// Emits an [`Event`](crate::Event) value; see [`ClientSocket::emit_event`].
-    pub fn emit_event<E: crate::Event + serde::Serialize>(
-        &self,
-        event: &E,
-    ) -> Result<(), EmitError> {
+    /// Emits an [`Event`](crate::args::Event) value; see [`ClientSocket::emit_event`].
+    pub fn emit_event<E: EventType + serde::Serialize>(&self, event: &E) -> Result<(), EmitError> {
         self.socket.emit_event(event)
     }
 
     /// The namespace's socket, emitting only the events of `S`; see [`ClientSocket::typed`].
-    pub fn typed<S: crate::EventSet>(&self) -> crate::Typed<ClientSocket, S> {
+    pub fn typed<S: EventSet>(&self) -> Typed<ClientSocket, S> {
         self.socket.typed()
     }
 
