@@ -158,15 +158,21 @@ impl ClientNamespaceBuilder {
 
 type ClientCall = Call<ClientSide>;
 
+/// The client's handler context is empty; one shared value spares an allocation per call.
+fn no_context() -> Arc<()> {
+    static CONTEXT: std::sync::OnceLock<Arc<()>> = std::sync::OnceLock::new();
+    CONTEXT.get_or_init(|| Arc::new(())).clone()
+}
+
 fn new_call(kind: CallKind, socket: ClientSocket, event: &str, payload: Payload) -> ClientCall {
-    Call::new(kind, socket, Arc::new(()), event.to_owned(), payload)
+    Call::new(kind, socket, no_context(), event.to_owned(), payload)
 }
 
 fn erase_event(
     handler: impl Fn(ClientCall) -> HandlerFuture + Send + Sync + 'static,
 ) -> Box<EventFn> {
     Box::new(move |socket, event, payload, ack| {
-        let mut call = Call::new(CallKind::Event, socket, Arc::new(()), event, payload);
+        let mut call = Call::new(CallKind::Event, socket, no_context(), event, payload);
         call.set_ack(ack);
         completed(handler(call))
     })

@@ -242,7 +242,8 @@ impl<S: Side> Call<S> {
         args::from_args(&rest).map_err(CallError::Argument)
     }
 
-    /// Every argument not taken yet, attachments included.
+    /// Every argument not taken yet, attachments included. Moved out, not copied: once the
+    /// rest is taken no later parameter reads an argument, so nothing needs them here again.
     pub(crate) fn rest_payload(&mut self) -> Payload {
         let start = if self.rest_taken {
             self.payload.args.len()
@@ -250,16 +251,14 @@ impl<S: Side> Call<S> {
             self.next_arg.min(self.payload.args.len())
         };
         self.rest_taken = true;
-        if start == 0 {
-            // Nothing taken before: hand the arguments over without copying them.
-            return Payload {
-                args: std::mem::take(&mut self.payload.args),
-                attachments: self.payload.attachments.clone(),
-            };
-        }
+        let args = if start == 0 {
+            std::mem::take(&mut self.payload.args)
+        } else {
+            self.payload.args.split_off(start)
+        };
         Payload {
-            args: self.payload.args.split_off(start),
-            attachments: self.payload.attachments.clone(),
+            args,
+            attachments: std::mem::take(&mut self.payload.attachments),
         }
     }
 
