@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::bus::{TempDir, free_port, redis_runs_as};
-use common::bus_contract::{self, expect_batch, numbered_batch};
+use common::bus_contract::{
+    self, expect_batch, message, next, numbered_batch, publish, subscribed,
+};
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 
 /// The longest any single step may take before the test fails.
 const STEP: Duration = Duration::from_secs(5);
@@ -151,42 +152,15 @@ impl Drop for RedisServer {
     }
 }
 
+fn channels(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
+}
+
 fn options() -> BusOptions {
     BusOptions {
         operation_timeout: Duration::from_millis(500),
         ..BusOptions::default()
     }
-}
-
-fn channels(names: &[&str]) -> Vec<String> {
-    names.iter().map(|name| (*name).to_owned()).collect()
-}
-
-fn message(channel: &str, payload: &'static [u8]) -> BusEvent {
-    BusEvent::Message {
-        channel: channel.to_owned(),
-        payload: Bytes::from_static(payload),
-    }
-}
-
-async fn next(events: &mut mpsc::Receiver<BusEvent>) -> BusEvent {
-    within("the next bus event", events.recv())
-        .await
-        .expect("the subscription ended")
-}
-
-async fn subscribed(bus: &RedisBus, names: &[&str]) -> mpsc::Receiver<BusEvent> {
-    let mut events = within("subscribe", bus.subscribe(channels(names)))
-        .await
-        .expect("subscribe");
-    assert_eq!(next(&mut events).await, BusEvent::Subscribed);
-    events
-}
-
-async fn publish(bus: &RedisBus, channel: &str, payload: &'static [u8]) {
-    within("publish", bus.publish(channel, Bytes::from_static(payload)))
-        .await
-        .expect("publish");
 }
 
 /// `PUBSUB NUMSUB channel` on a plain connection, in inline protocol.

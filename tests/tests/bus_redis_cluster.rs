@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::bus::{TempDir, free_port};
-use common::bus_contract;
+use common::bus_contract::{self, message, next, publish, subscribed};
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::sync::mpsc;
 
@@ -255,35 +255,10 @@ fn options() -> BusOptions {
     }
 }
 
-fn message(channel: &str, payload: &'static [u8]) -> BusEvent {
-    BusEvent::Message {
-        channel: channel.to_owned(),
-        payload: Bytes::from_static(payload),
-    }
-}
-
-async fn next(events: &mut mpsc::Receiver<BusEvent>) -> BusEvent {
-    next_within(STEP, events).await
-}
-
 async fn next_within(limit: Duration, events: &mut mpsc::Receiver<BusEvent>) -> BusEvent {
     within_for(limit, "the next bus event", events.recv())
         .await
         .expect("the subscription ended")
-}
-
-async fn subscribed(bus: &RedisBus, channels: &[String]) -> mpsc::Receiver<BusEvent> {
-    let mut events = within("subscribe", bus.subscribe(channels.to_vec()))
-        .await
-        .expect("subscribe");
-    assert_eq!(next(&mut events).await, BusEvent::Subscribed);
-    events
-}
-
-async fn publish(bus: &RedisBus, channel: &str, payload: &'static [u8]) {
-    within("publish", bus.publish(channel, Bytes::from_static(payload)))
-        .await
-        .expect("publish");
 }
 
 /// The suite every bus driver runs (`common::bus_contract`), on a Redis Cluster.

@@ -142,28 +142,36 @@ pub async fn expect_batch(events: &mut mpsc::Receiver<BusEvent>, batch: &[(&str,
     assert_eq!(received.len(), batch.len(), "messages on other channels");
 }
 
-fn message(channel: &str, payload: &'static [u8]) -> BusEvent {
+/// A message event, as a subscription reports it.
+pub fn message(channel: &str, payload: &'static [u8]) -> BusEvent {
     BusEvent::Message {
         channel: channel.to_owned(),
         payload: Bytes::from_static(payload),
     }
 }
 
-async fn next(events: &mut mpsc::Receiver<BusEvent>) -> BusEvent {
+/// The next event of a subscription; fails the test after a step's time.
+pub async fn next(events: &mut mpsc::Receiver<BusEvent>) -> BusEvent {
     within("the next bus event", events.recv())
         .await
         .expect("the subscription ended")
 }
 
-async fn subscribed(bus: &impl BusDriver, channels: &[String]) -> mpsc::Receiver<BusEvent> {
-    let mut events = within("subscribe", bus.subscribe(channels.to_vec()))
+/// A subscription to `channels`, once it reports that it listens.
+pub async fn subscribed(
+    bus: &impl BusDriver,
+    channels: &[impl AsRef<str>],
+) -> mpsc::Receiver<BusEvent> {
+    let channels = channels.iter().map(|c| c.as_ref().to_owned()).collect();
+    let mut events = within("subscribe", bus.subscribe(channels))
         .await
         .expect("subscribe");
     assert_eq!(next(&mut events).await, BusEvent::Subscribed);
     events
 }
 
-async fn publish(bus: &impl BusDriver, channel: &str, payload: &'static [u8]) {
+/// Publishes `payload` on `channel`; fails the test when the bus refuses it.
+pub async fn publish(bus: &impl BusDriver, channel: &str, payload: &'static [u8]) {
     within("publish", bus.publish(channel, Bytes::from_static(payload)))
         .await
         .expect("publish");
