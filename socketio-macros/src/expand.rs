@@ -237,8 +237,8 @@ fn ack_reply(ret: &Ret, value: TokenStream, private: &TokenStream) -> TokenStrea
             let () = #value;
             #private::AckReply::empty()
         }},
-        Ret::Single(_) => quote! { (&#private::AckProbe(#value)).ack_one() },
-        Ret::Tuple(_) => quote! { (&#private::AckProbe(#value)).ack_spread() },
+        // A tuple splits into one argument per element when serialized, like an emit's.
+        Ret::Single(_) | Ret::Tuple(_) => quote! { (&#private::AckProbe(#value)).ack_value() },
         Ret::Result { ok, .. } => {
             let ok = ack_reply(ok, quote!(__ok), private);
             quote! {

@@ -38,20 +38,15 @@ impl<T: serde::Serialize + ?Sized> AckValue for T {}
 #[derive(Debug)]
 pub struct AckProbe<T>(pub T);
 
-/// The conversions for a return value that can be an ack.
+/// The conversion for a return value that can be an ack: split like an emit's value (a
+/// tuple into one argument per element), as for handlers registered by hand.
 pub trait ViaSerialize {
-    /// One ack argument.
-    fn ack_one(&self) -> AckReply;
-    /// One ack argument per tuple element.
-    fn ack_spread(&self) -> AckReply;
+    /// The ack arguments.
+    fn ack_value(&self) -> AckReply;
 }
 
 impl<T: serde::Serialize> ViaSerialize for AckProbe<T> {
-    fn ack_one(&self) -> AckReply {
-        AckReply::value(&self.0)
-    }
-
-    fn ack_spread(&self) -> AckReply {
+    fn ack_value(&self) -> AckReply {
         AckReply::value(&self.0)
     }
 }
@@ -71,19 +66,13 @@ impl<T: std::fmt::Display> ViaDisplay for AckProbe<T> {
 /// The fallback of [`AckProbe`], never part of a program that compiles.
 pub trait Unconvertible {
     /// Unreachable in a compiled program.
-    fn ack_one(&self) -> AckReply;
-    /// Unreachable in a compiled program.
-    fn ack_spread(&self) -> AckReply;
+    fn ack_value(&self) -> AckReply;
     /// Unreachable in a compiled program.
     fn ack_error(&self) -> AckReply;
 }
 
 impl<T> Unconvertible for &AckProbe<T> {
-    fn ack_one(&self) -> AckReply {
-        AckReply::error("the return value cannot be an ack")
-    }
-
-    fn ack_spread(&self) -> AckReply {
+    fn ack_value(&self) -> AckReply {
         AckReply::error("the return value cannot be an ack")
     }
 
