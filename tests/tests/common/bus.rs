@@ -2,6 +2,7 @@
 //! machine's RabbitMQ, and cluster nodes (ours and python-socketio's) on them.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,10 +14,32 @@ use socketio::{AckSender, Payload, Socket};
 
 use super::{ExampleProcess, example_binary, require_venv_python, spawn_until_ready};
 
+/// Where a test's `redis-server` listens.
+#[derive(Clone)]
+pub enum Listen {
+    /// Plain TCP on this loopback port.
+    Tcp(u16),
+    /// A unix socket at this path (no TCP port).
+    Unix(PathBuf),
+    /// TLS only on this loopback port, with this certificate and key (PEM files).
+    Tls(u16, PathBuf, PathBuf),
+    /// A Redis Cluster master on `port`, with its cluster bus on `bus_port` and its
+    /// `nodes.conf` in `dir` (kept across restarts, so a restarted master takes its slots
+    /// back).
+    ClusterNode {
+        /// The client port.
+        port: u16,
+        /// The port the masters talk to each other on.
+        bus_port: u16,
+        /// Where its `nodes-PORT.conf` is.
+        dir: PathBuf,
+    },
+}
+
 /// A `redis-server` of this test only, killed when dropped.
 pub struct RedisServer {
     child: Option<Child>,
-    port: u16,
+    listen: Listen,
 }
 
 impl RedisServer {
@@ -25,31 +48,74 @@ impl RedisServer {
         // Another test may take the free port before redis-server binds it; then the server
         // that answers is not ours, so try another port.
         for _ in 0..5 {
-            let mut server = RedisServer {
-                child: None,
-                port: free_port(),
-            };
-            server.restart();
-            if server.answers_as_own() {
+            let port = free_port();
+            let server = RedisServer::listening(Listen::Tcp(port));
+            if server
+                .child
+                .as_ref()
+                .is_some_and(|child| redis_runs_as(port, child.id()))
+            {
                 return server;
             }
         }
         panic!("no redis-server of this test's own after 5 ports");
     }
 
-    /// Whether the server on `port` is this one's child.
-    fn answers_as_own(&self) -> bool {
-        self.child
-            .as_ref()
-            .is_some_and(|child| redis_runs_as(self.port, child.id()))
+    /// Starts one on a unix socket at `path`.
+    pub fn unix(path: PathBuf) -> RedisServer {
+        RedisServer::listening(Listen::Unix(path))
     }
 
-    /// `redis://127.0.0.1:PORT/`
+    /// Starts one speaking only TLS, on a free port, with this certificate and key.
+    pub fn tls(cert: PathBuf, key: PathBuf) -> RedisServer {
+        RedisServer::listening(Listen::Tls(free_port(), cert, key))
+    }
+
+    /// Starts one in cluster mode, to be made a master of a cluster with `redis-cli --cluster
+    /// create`.
+    pub fn cluster_node(port: u16, bus_port: u16, dir: PathBuf) -> RedisServer {
+        RedisServer::listening(Listen::ClusterNode {
+            port,
+            bus_port,
+            dir,
+        })
+    }
+
+    /// Fails (never skips) when `scripts/test.sh` has not installed `redis-server`.
+    fn listening(listen: Listen) -> RedisServer {
+        let mut server = RedisServer {
+            child: None,
+            listen,
+        };
+        server.restart();
+        server
+    }
+
+    /// The TCP port (plain or TLS).
+    pub fn port(&self) -> u16 {
+        match self.listen {
+            Listen::Tcp(port) | Listen::Tls(port, ..) | Listen::ClusterNode { port, .. } => port,
+            Listen::Unix(_) => panic!("a unix socket server has no port"),
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT/`, `unix://PATH` or `rediss://127.0.0.1:PORT/`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        match &self.listen {
+            Listen::Tcp(port) | Listen::ClusterNode { port, .. } => {
+                format!("redis://127.0.0.1:{port}/")
+            }
+            Listen::Unix(path) => format!("unix://{}", path.display()),
+            Listen::Tls(port, ..) => format!("rediss://127.0.0.1:{port}/"),
+        }
     }
 
-    /// Kills the server (SIGKILL: no goodbye to its clients).
+    /// Whether it runs (it was not killed, or was restarted since).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Kills the server (SIGKILL: no goodbye to its clients, as in a crash).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -57,19 +123,69 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port and waits until it accepts connections.
+    /// Starts the server again where it listened and waits until it accepts connections.
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let mut command = Command::new("redis-server");
+        command.args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]);
+        match &self.listen {
+            Listen::Tcp(port) => command.args(["--port", &port.to_string()]),
+            Listen::Unix(path) => command
+                .args(["--port", "0", "--unixsocketperm", "700", "--unixsocket"])
+                .arg(path),
+            Listen::Tls(port, cert, key) => command
+                .args(["--port", "0", "--tls-auth-clients", "no"])
+                .args(["--tls-port", &port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key),
+            Listen::ClusterNode {
+                port,
+                bus_port,
+                dir,
+            } => command
+                .args(["--port", &port.to_string()])
+                .args(["--cluster-port", &bus_port.to_string()])
+                .args(["--cluster-enabled", "yes"])
+                .arg("--cluster-config-file")
+                .arg(dir.join(format!("nodes-{port}.conf")))
+                .arg("--dir")
+                .arg(dir),
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("redis-server is installed (scripts/test.sh installs it)");
         self.child = Some(child);
-        wait_for_port(self.port, "redis-server");
+        self.wait_ready();
+    }
+
+    /// Polls until the server accepts connections (a process start has no event to await).
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = match &self.listen {
+                Listen::Tcp(port) | Listen::Tls(port, ..) | Listen::ClusterNode { port, .. } => {
+                    TcpStream::connect(("127.0.0.1", *port)).is_ok()
+                }
+                Listen::Unix(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
+            };
+            if ready {
+                return;
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                panic!("redis-server exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -151,17 +267,6 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Polls until something accepts TCP connections on `port` (a process start has no event
-/// to await).
-pub fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A node started by [`start_redis_node`].
 pub struct Node {
     /// Where it listens.
@@ -192,9 +297,9 @@ pub async fn start_node(manager: socketio::manager::PubSubManager) -> Node {
 
     let io = SocketIo::builder()
         .manager(manager.clone())
-        // Room for a whole burst (cluster_burst sends 3000): a client still on polling, or
+        // Room for a whole burst (the cluster tests' burst sends 3000): a client still on polling, or
         // mid-upgrade, when a burst lands would otherwise be dropped as a slow client, the
-        // documented policy that overload.rs tests.
+        // documented policy that the load tests' overload.rs checks.
         .engine(|config| config.queue_capacity(8192))
         .namespace("/", |ns| {
             ns.on_connect(|socket: Arc<Socket>| async move {

@@ -1,23 +1,13 @@
-//! What every bus driver must do, whatever the bus: the one suite that `bus_redis` (Redis),
-//! `bus_redis_cluster` (Redis Cluster, sharded pub/sub) and `bus_amqp` (RabbitMQ) run
-//! against a real server. Each driver's own file adds what only that bus can show (restarts,
-//! slot moves, unix sockets…).
-
-use std::future::Future;
-use std::time::Duration;
+//! What every bus driver must do, whatever the bus: the one suite that the cluster tests'
+//! `bus_redis` (Redis), `bus_redis_cluster` (Redis Cluster, sharded pub/sub) and `bus_amqp`
+//! (RabbitMQ) run against a real server. Each driver's own file adds what only that bus can
+//! show (restarts, slot moves, unix sockets…).
 
 use bytes::Bytes;
 use socketio::manager::{BusDriver, BusEvent};
 use tokio::sync::mpsc;
 
-/// The longest any single step may take before the check fails.
-const STEP: Duration = Duration::from_secs(10);
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(STEP, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {STEP:?}: {what}"))
-}
+use super::eio::within;
 
 /// Runs every check of the contract. `connect` makes a new driver on the same bus (a node);
 /// `channel` turns a label into a channel name, unique on buses that other tests share.

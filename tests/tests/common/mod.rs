@@ -227,9 +227,15 @@ pub mod eio {
 
     /// Awaits `future`, failing the test with `what` if it takes longer than [`TIMEOUT`].
     pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-        tokio::time::timeout(TIMEOUT, future)
+        within_for(TIMEOUT, what, future).await
+    }
+
+    /// Like [`within`], with a bound of `limit` for steps that may take longer (a Redis
+    /// Cluster forming or healing).
+    pub async fn within_for<F: Future>(limit: Duration, what: &str, future: F) -> F::Output {
+        tokio::time::timeout(limit, future)
             .await
-            .unwrap_or_else(|_| panic!("timed out after {TIMEOUT:?}: {what}"))
+            .unwrap_or_else(|_| panic!("timed out after {limit:?}: {what}"))
     }
 
     /// `/engine.io/?EIO=4&transport=polling`, plus `&sid=…` when given.

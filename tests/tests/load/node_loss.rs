@@ -8,7 +8,7 @@
 //! The survivor is an in-process node built like `cluster_node` (same public API, the `/chat`
 //! events this test needs) so that the test can call its cluster queries directly.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -76,6 +76,7 @@ const POLL: Duration = Duration::from_millis(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_during_traffic_leaves_the_survivor_whole_and_rejoins() {
+    let _alone = crate::alone().await;
     let redis = RedisServer::start();
     let survivor = Survivor::start(&redis.url()).await;
     let port_b = free_port();

@@ -4,66 +4,25 @@
 //! moved to another master under a live subscription, a master killed and restarted, oversized
 //! messages, the end of a subscription with its receiver, bad URLs and an unreachable cluster.
 
-mod common;
-
 use std::collections::HashSet;
-use std::future::Future;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::bus::{TempDir, free_port};
-use common::bus_contract::{self, message, next, publish, subscribed};
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::sync::mpsc;
 
-/// The longest any single step may take before the test fails.
-const STEP: Duration = Duration::from_secs(5);
+use crate::common::bus::{RedisServer, TempDir, free_port};
+use crate::common::bus_contract::{self, message, next, publish, subscribed};
+use crate::common::eio::{TIMEOUT, within, within_for};
 
 /// How long a cluster may take to form, or to heal after a master came back.
 const CLUSTER_STEP: Duration = Duration::from_secs(30);
 
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    within_for(STEP, what, future).await
-}
-
-async fn within_for<F: Future>(limit: Duration, what: &str, future: F) -> F::Output {
-    tokio::time::timeout(limit, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {limit:?}: {what}"))
-}
-
-/// One master: a `redis-server` in cluster mode, killed when dropped.
-struct Node {
-    port: u16,
-    bus_port: u16,
-    child: Option<Child>,
-}
-
-impl Node {
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// SIGKILL: the master goes away without a word, as in a crash.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// A Redis Cluster of three masters without replicas. Fields drop in order: the processes
 /// first, then their directory.
 struct Cluster {
-    nodes: Vec<Node>,
+    nodes: Vec<RedisServer>,
     dir: TempDir,
 }
 
@@ -84,18 +43,13 @@ impl Cluster {
         };
         for _ in 0..3 {
             let (port, bus_port) = (fresh_port(), fresh_port());
-            let mut node = Node {
-                port,
-                bus_port,
-                child: None,
-            };
-            cluster.spawn(&mut node);
+            let node = RedisServer::cluster_node(port, bus_port, cluster.dir.path().to_owned());
             cluster.nodes.push(node);
         }
         let mut create = Command::new("redis-cli");
         create.arg("--cluster").arg("create");
         for node in &cluster.nodes {
-            create.arg(format!("127.0.0.1:{}", node.port));
+            create.arg(format!("127.0.0.1:{}", node.port()));
         }
         let output = create
             .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -111,44 +65,15 @@ impl Cluster {
         cluster
     }
 
-    /// Starts `node`'s `redis-server` with its `nodes.conf` (kept across restarts) and waits
-    /// until it accepts connections.
-    fn spawn(&self, node: &mut Node) {
-        assert!(node.child.is_none(), "kill() first");
-        let dir = self.dir.path();
-        let child = Command::new("redis-server")
-            .args(["--port", &node.port.to_string()])
-            .args(["--cluster-port", &node.bus_port.to_string()])
-            .args(["--cluster-enabled", "yes"])
-            .arg("--cluster-config-file")
-            .arg(dir.join(format!("nodes-{}.conf", node.port)))
-            .arg("--dir")
-            .arg(dir)
-            .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("redis-server must be installed (scripts/test.sh installs it)");
-        node.child = Some(child);
-        let deadline = Instant::now() + STEP;
-        while std::net::TcpStream::connect(("127.0.0.1", node.port)).is_err() {
-            if let Some(status) = node.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("redis-server exited early: {status}");
-            }
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
     /// Polls `CLUSTER INFO` until every running node says `cluster_state:ok`.
     fn wait_ok(&self) {
         let deadline = Instant::now() + CLUSTER_STEP;
-        for node in self.nodes.iter().filter(|node| node.child.is_some()) {
-            while !cli(node.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok") {
+        for node in self.nodes.iter().filter(|node| node.is_running()) {
+            while !cli(node.port(), &["CLUSTER", "INFO"]).contains("cluster_state:ok") {
                 assert!(
                     Instant::now() < deadline,
                     "the cluster is not ok on {}",
-                    node.port
+                    node.port()
                 );
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -156,7 +81,7 @@ impl Cluster {
     }
 
     fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(Node::url).collect()
+        self.nodes.iter().map(RedisServer::url).collect()
     }
 
     fn bus(&self) -> RedisBus {
@@ -173,9 +98,9 @@ impl Cluster {
     fn any_port(&self) -> u16 {
         self.nodes
             .iter()
-            .find(|node| node.child.is_some())
+            .find(|node| node.is_running())
             .expect("a running node")
-            .port
+            .port()
     }
 
     /// The port of the master serving `channel`'s slot, according to the cluster itself.
@@ -213,7 +138,7 @@ impl Cluster {
             .map(|node| {
                 (0..)
                     .map(|i| format!("{prefix}-{i}"))
-                    .find(|channel| self.owner(channel) == node.port)
+                    .find(|channel| self.owner(channel) == node.port())
                     .unwrap()
             })
             .collect()
@@ -222,7 +147,7 @@ impl Cluster {
     fn node_of(&self, port: u16) -> usize {
         self.nodes
             .iter()
-            .position(|node| node.port == port)
+            .position(|node| node.port() == port)
             .unwrap()
     }
 
@@ -277,7 +202,7 @@ async fn channels_on_every_master_roundtrip() {
     for (node, channel) in cluster.nodes.iter().zip(&channels) {
         // Each channel is subscribed with SSUBSCRIBE on the master owning its slot.
         assert_eq!(
-            cluster.shard_subscribers(node.port, channel),
+            cluster.shard_subscribers(node.port(), channel),
             1,
             "{channel}"
         );
@@ -309,7 +234,7 @@ async fn every_subscriber_gets_the_message_through_any_seed() {
     let mut events_a = subscribed(&node_a, std::slice::from_ref(&channel)).await;
     let mut events_b = subscribed(&node_b, std::slice::from_ref(&channel)).await;
     assert_eq!(
-        cluster.shard_subscribers(cluster.nodes[2].port, &channel),
+        cluster.shard_subscribers(cluster.nodes[2].port(), &channel),
         2
     );
 
@@ -347,9 +272,9 @@ async fn dropping_the_receiver_ends_the_subscription() {
 
     drop(events);
 
-    let deadline = Instant::now() + STEP;
+    let deadline = Instant::now() + TIMEOUT;
     for (node, channel) in cluster.nodes.iter().zip(&channels) {
-        while cluster.shard_subscribers(node.port, channel) != 0 {
+        while cluster.shard_subscribers(node.port(), channel) != 0 {
             assert!(
                 Instant::now() < deadline,
                 "the subscription outlived its receiver"
@@ -369,7 +294,7 @@ async fn the_subscription_follows_a_slot_to_another_master() {
     assert_eq!(next(&mut events).await, message(&channel, b"before"));
 
     // Move the (empty) slot from the first master to the second, the way resharding does.
-    let (from, to) = (cluster.nodes[0].port, cluster.nodes[1].port);
+    let (from, to) = (cluster.nodes[0].port(), cluster.nodes[1].port());
     let slot = cli(from, &["CLUSTER", "KEYSLOT", &channel])
         .trim()
         .to_owned();
@@ -380,7 +305,7 @@ async fn the_subscription_follows_a_slot_to_another_master() {
         (to, ["CLUSTER", "SETSLOT", &slot, "NODE", &to_id]),
         (from, ["CLUSTER", "SETSLOT", &slot, "NODE", &to_id]),
         (
-            cluster.nodes[2].port,
+            cluster.nodes[2].port(),
             ["CLUSTER", "SETSLOT", &slot, "NODE", &to_id],
         ),
     ] {
@@ -428,16 +353,7 @@ async fn the_subscription_comes_back_with_a_restarted_master() {
     assert!(started.elapsed() < options().operation_timeout + Duration::from_millis(500));
 
     // Same port, same nodes.conf: the master takes its slots back.
-    let mut node = std::mem::replace(
-        &mut cluster.nodes[victim],
-        Node {
-            port: 0,
-            bus_port: 0,
-            child: None,
-        },
-    );
-    cluster.spawn(&mut node);
-    cluster.nodes[victim] = node;
+    cluster.nodes[victim].restart();
     assert_eq!(
         next_within(CLUSTER_STEP, &mut events).await,
         BusEvent::Subscribed
@@ -503,31 +419,7 @@ async fn an_unreachable_cluster_fails_fast() {
 async fn a_plain_redis_is_not_a_cluster() {
     // A node without cluster support refuses CLUSTER SLOTS: subscribing fails, it does not hang.
     let cluster = Cluster::start();
-    let port = free_port();
-    let mut plain = Node {
-        port,
-        bus_port: 0,
-        child: Some(
-            Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .args(["--bind", "127.0.0.1"])
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap(),
-        ),
-    };
-    let deadline = Instant::now() + STEP;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let plain = RedisServer::start();
     let bus = RedisBus::cluster_with_options(&[&plain.url()], options()).unwrap();
     let err = within("subscribe", bus.subscribe(vec!["room".to_owned()]))
         .await
@@ -541,5 +433,4 @@ async fn a_plain_redis_is_not_a_cluster() {
     let mut events = subscribed(&bus, std::slice::from_ref(&channel)).await;
     publish(&bus, &channel, b"found").await;
     assert_eq!(next(&mut events).await, message(&channel, b"found"));
-    plain.kill();
 }

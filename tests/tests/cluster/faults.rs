@@ -2,7 +2,7 @@
 //! its own clients and answering acks, cross-node delivery is back within 2 s of Redis
 //! answering again, and nothing is delivered twice.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! ignored and counted; the node keeps serving, and the valid message published after them
 //! is the first (and only) thing its clients receive.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

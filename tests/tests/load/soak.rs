@@ -3,7 +3,7 @@
 //! tool, see `examples/soak.rs`), then the server must be back at its baseline. This test only
 //! runs the two already-built binaries and reads the tool's verdict and summary.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 
@@ -11,6 +11,7 @@ use serde_json::Value;
 
 #[test]
 fn a_thousand_churning_clients_leave_the_server_as_it_was() {
+    let _alone = crate::alone_blocking();
     let soak = common::example_binary("soak");
     let conformance = common::example_binary("conformance");
     let output = Command::new(&soak)

@@ -6,7 +6,7 @@
 //! of handshakes is answered, and past the optional `EngineConfig::max_sessions` cap refused
 //! with 503.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -169,6 +169,7 @@ fn tick_of(frame: &str) -> (u64, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
+    let _alone = crate::alone().await;
     let mut server = BroadcastServer::start().await;
     let addr = server.addr;
 
@@ -298,6 +299,7 @@ async fn eventually(what: &str, expected: usize, count: impl Fn() -> usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handshakes_past_the_session_cap_get_503_and_a_freed_place_is_reused() {
+    let _alone = crate::alone().await;
     const CAP: usize = 40;
     let server = TestEngine::start(EngineConfig::default().max_sessions(CAP)).await;
     let addr = server.addr;
@@ -351,6 +353,7 @@ async fn handshakes_past_the_session_cap_get_503_and_a_freed_place_is_reused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_handshakes_is_answered_and_leaves_nothing_behind() {
+    let _alone = crate::alone().await;
     const FLOOD: usize = 1500;
     // Short pings so that the flood's sessions, which never answer, end soon; a timeout
     // long enough for the witness's pong to get through the flood on a busy machine.

@@ -5,8 +5,6 @@
 //! other's messages, and deletes its exchanges at the end. Connection loss is simulated with
 //! a TCP proxy in front of the broker: the shared RabbitMQ is never stopped.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,7 +16,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-const WAIT: Duration = Duration::from_secs(10);
+use crate::common::bus::amqp_url;
+use crate::common::bus_contract::{self, next, subscribed};
 
 /// The broker under test, from `SOCKETIO_TEST_AMQP_URL` (a plain `amqp://` URL).
 struct Broker {
@@ -35,8 +34,7 @@ struct Broker {
 fn broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
     BROKER.get_or_init(|| {
-        let url = std::env::var("SOCKETIO_TEST_AMQP_URL")
-            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned());
+        let url = amqp_url();
         let rest = url
             .strip_prefix("amqp://")
             .expect("SOCKETIO_TEST_AMQP_URL: an amqp:// URL");
@@ -67,6 +65,12 @@ fn broker() -> &'static Broker {
 
 /// A channel name no other test (or test run) uses; its exchange is deleted on drop.
 struct TestChannel(String);
+
+impl AsRef<str> for TestChannel {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
 
 impl TestChannel {
     fn new(label: &str) -> TestChannel {
@@ -102,25 +106,11 @@ fn options(timeout_ms: u64) -> BusOptions {
     }
 }
 
-async fn next_event(events: &mut mpsc::Receiver<BusEvent>) -> BusEvent {
-    tokio::time::timeout(WAIT, events.recv())
-        .await
-        .expect("no bus event in time")
-        .expect("the subscription ended")
-}
-
 async fn next_message(events: &mut mpsc::Receiver<BusEvent>) -> (String, Bytes) {
-    match next_event(events).await {
+    match next(events).await {
         BusEvent::Message { channel, payload } => (channel, payload),
         other => panic!("expected a message, got {other:?}"),
     }
-}
-
-async fn subscribe(bus: &AmqpBus, channels: &[&TestChannel]) -> mpsc::Receiver<BusEvent> {
-    let names = channels.iter().map(|c| c.name()).collect();
-    let mut events = bus.subscribe(names).await.expect("subscribe");
-    assert_eq!(next_event(&mut events).await, BusEvent::Subscribed);
-    events
 }
 
 /// A port nothing listens on.
@@ -140,7 +130,7 @@ async fn the_bus_driver_contract_holds() {
         made.push(channel);
         name
     };
-    common::bus_contract::run(|| AmqpBus::new(&broker().url).unwrap(), channel).await;
+    bus_contract::run(|| AmqpBus::new(&broker().url).unwrap(), channel).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +146,7 @@ async fn a_slow_reader_loses_nothing() {
         },
     )
     .unwrap();
-    let mut events = subscribe(&bus, &[&channel]).await;
+    let mut events = subscribed(&bus, &[&channel]).await;
     for i in 0..50u8 {
         bus.publish(&channel.0, Bytes::from(vec![i])).await.unwrap();
     }
@@ -262,7 +252,7 @@ async fn oversized_messages_are_dropped() {
         },
     )
     .unwrap();
-    let mut events = subscribe(&bus, &[&channel]).await;
+    let mut events = subscribed(&bus, &[&channel]).await;
     bus.publish(&channel.0, Bytes::from(vec![b'x'; 1025]))
         .await
         .unwrap();
@@ -280,16 +270,16 @@ async fn exchanges_are_declared_as_python_socketio_declares_them() {
     // python-socketio (kombu and aio_pika) declares the channel's exchange as fanout, not
     // durable, not auto-deleted. The broker refuses a declaration whose flags differ from the
     // existing exchange, so the same declaration must succeed and a different one fail.
-    let subscribed = TestChannel::new("interop-sub");
+    let listened = TestChannel::new("interop-sub");
     let published = TestChannel::new("interop-pub");
     let bus = AmqpBus::new(&broker().url).unwrap();
-    let _events = subscribe(&bus, &[&subscribed]).await;
+    let _events = subscribed(&bus, &[&listened]).await;
     bus.publish(&published.0, Bytes::from_static(b"x"))
         .await
         .unwrap();
 
     let mut amqp = raw::Amqp::connect(broker()).unwrap();
-    for channel in [&subscribed, &published] {
+    for channel in [&listened, &published] {
         let name = &channel.0;
         assert_eq!(amqp.declare_exchange(name, "fanout", false, false), Ok(()));
         // 406 PRECONDITION_FAILED: inequivalent arguments.
@@ -307,7 +297,7 @@ async fn exchanges_are_declared_as_python_socketio_declares_them() {
         amqp.declare_exchange(&python.0, "fanout", false, false),
         Ok(())
     );
-    let mut events = subscribe(&bus, &[&python]).await;
+    let mut events = subscribed(&bus, &[&python]).await;
     bus.publish(&python.0, Bytes::from_static(b"{}"))
         .await
         .unwrap();
@@ -341,7 +331,7 @@ async fn the_subscription_comes_back_after_a_connection_loss() {
     let proxy = Proxy::start().await;
     let node = AmqpBus::with_options(&proxy.url(), options(1000)).unwrap();
     let emitter = AmqpBus::new(&broker().url).unwrap();
-    let mut events = subscribe(&node, &[&channel]).await;
+    let mut events = subscribed(&node, &[&channel]).await;
     emitter
         .publish(&channel.0, Bytes::from_static(b"before"))
         .await
@@ -353,11 +343,8 @@ async fn the_subscription_comes_back_after_a_connection_loss() {
 
     proxy.cut();
     let start = Instant::now();
-    assert!(matches!(
-        next_event(&mut events).await,
-        BusEvent::Disconnected(_)
-    ));
-    assert_eq!(next_event(&mut events).await, BusEvent::Subscribed);
+    assert!(matches!(next(&mut events).await, BusEvent::Disconnected(_)));
+    assert_eq!(next(&mut events).await, BusEvent::Subscribed);
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -376,17 +363,14 @@ async fn the_subscription_comes_back_after_a_connection_loss() {
     // While the broker stays away the subscription keeps trying, without more events.
     proxy.refuse.store(true, Ordering::SeqCst);
     proxy.cut();
-    assert!(matches!(
-        next_event(&mut events).await,
-        BusEvent::Disconnected(_)
-    ));
+    assert!(matches!(next(&mut events).await, BusEvent::Disconnected(_)));
     assert!(
         tokio::time::timeout(Duration::from_millis(1500), events.recv())
             .await
             .is_err()
     );
     proxy.refuse.store(false, Ordering::SeqCst);
-    assert_eq!(next_event(&mut events).await, BusEvent::Subscribed);
+    assert_eq!(next(&mut events).await, BusEvent::Subscribed);
     emitter
         .publish(&channel.0, Bytes::from_static(b"again"))
         .await
@@ -403,7 +387,7 @@ async fn the_publisher_reconnects_on_a_later_call() {
     let proxy = Proxy::start().await;
     let emitter = AmqpBus::with_options(&proxy.url(), options(1000)).unwrap();
     let node = AmqpBus::new(&broker().url).unwrap();
-    let mut events = subscribe(&node, &[&channel]).await;
+    let mut events = subscribed(&node, &[&channel]).await;
     emitter
         .publish(&channel.0, Bytes::from_static(b"1"))
         .await
@@ -439,7 +423,7 @@ async fn the_publisher_reconnects_on_a_later_call() {
 }
 
 /// `count` messages `{label}-{i}` spread over `channels` in turn: `(channel, i)` per message.
-fn numbered_batch<'a>(
+fn labelled_batch<'a>(
     channels: &[&'a TestChannel],
     label: &str,
     count: usize,
@@ -497,9 +481,9 @@ async fn a_cut_batch_fails_and_the_next_one_reconnects() {
     let proxy = Proxy::start().await;
     let emitter = AmqpBus::with_options(&proxy.url(), options(2000)).unwrap();
     let node = AmqpBus::new(&broker().url).unwrap();
-    let mut events = subscribe(&node, &[&channel]).await;
+    let mut events = subscribed(&node, &[&channel]).await;
     emitter
-        .publish_batch(&numbered_batch(&[&channel], "before", 10))
+        .publish_batch(&labelled_batch(&[&channel], "before", 10))
         .await
         .unwrap();
     for i in 0..10 {
@@ -511,7 +495,7 @@ async fn a_cut_batch_fails_and_the_next_one_reconnects() {
     assert_eq!(proxy.active(), 1);
 
     // The connection is cut while a large batch is on its way.
-    let cut = numbered_batch(&[&channel], "cut", 50_000);
+    let cut = labelled_batch(&[&channel], "cut", 50_000);
     let start = Instant::now();
     let publishing = emitter.publish_batch(&cut);
     let cutting = async {
@@ -531,7 +515,7 @@ async fn a_cut_batch_fails_and_the_next_one_reconnects() {
     );
 
     // The next batch opens a new connection and arrives whole.
-    let after = numbered_batch(&[&channel], "after", 100);
+    let after = labelled_batch(&[&channel], "after", 100);
     emitter.publish_batch(&after).await.unwrap();
     assert_eq!(proxy.active(), 1);
     // What the broker took of the cut batch, if anything, is a prefix of it, in order.
@@ -568,9 +552,9 @@ async fn a_nack_fails_the_batch() {
     let proxy = Proxy::start().await;
     let bus = AmqpBus::new(&proxy.url()).unwrap();
     let node = AmqpBus::new(&broker().url).unwrap();
-    let mut events = subscribe(&node, &[&fine]).await;
+    let mut events = subscribed(&node, &[&fine]).await;
 
-    let mut batch = numbered_batch(&[&full], "full", 5);
+    let mut batch = labelled_batch(&[&full], "full", 5);
     batch.insert(0, (fine.0.as_str(), Bytes::from_static(b"first")));
     let err = bus.publish_batch(&batch).await.unwrap_err();
     assert!(matches!(err, BusError::Protocol(_)), "{err:?}");
@@ -604,7 +588,7 @@ async fn dropping_the_receiver_closes_the_connection() {
     let channel = TestChannel::new("drop");
     let proxy = Proxy::start().await;
     let bus = AmqpBus::new(&proxy.url()).unwrap();
-    let events = subscribe(&bus, &[&channel]).await;
+    let events = subscribed(&bus, &[&channel]).await;
     assert_eq!(proxy.active(), 1);
     drop(events);
     let start = Instant::now();

@@ -2,7 +2,7 @@
 //! clients spread over them (docs/PROGRAMS.md, `cluster_node`), alone and mixed with python-socketio nodes and a
 //! python-socketio write-only emitter on the same bus.
 
-mod common;
+use crate::common;
 
 use common::bus::{Bus, RedisServer, python_node, run_cluster_checks, rust_node};
 

@@ -2,7 +2,7 @@
 //! python-socketio node (`AsyncAioPikaManager`) and its write-only emitter. Each test uses its
 //! own exchange, so tests sharing the broker never see each other.
 
-mod common;
+use crate::common;
 
 use common::bus::{Bus, amqp_url, python_node, run_cluster_checks, rust_node, unique_channel};
 

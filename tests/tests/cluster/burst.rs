@@ -1,7 +1,7 @@
 //! A burst of broadcasts from one node reaches a client of another node complete and in the
 //! order it was made, however the publisher batches it.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

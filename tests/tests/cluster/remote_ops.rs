@@ -2,7 +2,7 @@
 //! disconnect for a sid connected elsewhere; our write-only emitter reaching the clients of
 //! our nodes and of a python-socketio server on the same Redis.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

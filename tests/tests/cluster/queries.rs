@@ -1,7 +1,7 @@
 //! Cluster-wide queries between our nodes on one Redis: the sockets of a room on every node
 //! (with their rooms and node), every room of a namespace, and how many nodes there are.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -4,153 +4,18 @@
 //! subscription, oversized messages, back-pressure, the end of a subscription when its receiver
 //! is dropped, and a unix socket.
 
-mod common;
-
-use std::future::Future;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::bus::{TempDir, free_port, redis_runs_as};
-use common::bus_contract::{
-    self, expect_batch, message, next, numbered_batch, publish, subscribed,
-};
 use socketio::manager::{BusDriver, BusError, BusEvent, BusOptions, RedisBus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The longest any single step may take before the test fails.
-const STEP: Duration = Duration::from_secs(5);
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(STEP, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {STEP:?}: {what}"))
-}
-
-/// Where a `redis-server` listens.
-#[derive(Clone)]
-enum Listen {
-    Tcp(u16),
-    Unix(PathBuf),
-    /// TLS only, with this certificate and key (PEM files).
-    Tls(u16, PathBuf, PathBuf),
-}
-
-/// A `redis-server` of this test, killed when dropped.
-struct RedisServer {
-    child: Option<Child>,
-    listen: Listen,
-}
-
-impl RedisServer {
-    /// On a free port; when another test took that port first, the Redis that answers is
-    /// not ours, so try another.
-    fn tcp() -> RedisServer {
-        for _ in 0..5 {
-            let port = free_port();
-            let server = RedisServer::start(Listen::Tcp(port));
-            if server
-                .child
-                .as_ref()
-                .is_some_and(|child| redis_runs_as(port, child.id()))
-            {
-                return server;
-            }
-        }
-        panic!("no redis-server of this test's own after 5 ports");
-    }
-
-    fn unix(path: PathBuf) -> RedisServer {
-        RedisServer::start(Listen::Unix(path))
-    }
-
-    /// Fails (never skips) when `scripts/test.sh` has not installed `redis-server`.
-    fn start(listen: Listen) -> RedisServer {
-        let mut command = Command::new("redis-server");
-        command.args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]);
-        match &listen {
-            Listen::Tcp(port) => command.args(["--port", &port.to_string()]),
-            Listen::Unix(path) => command
-                .args(["--port", "0", "--unixsocketperm", "700", "--unixsocket"])
-                .arg(path),
-            Listen::Tls(port, cert, key) => command
-                .args(["--port", "0", "--tls-auth-clients", "no"])
-                .args(["--tls-port", &port.to_string()])
-                .arg("--tls-cert-file")
-                .arg(cert)
-                .arg("--tls-key-file")
-                .arg(key),
-        };
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("redis-server must be installed (scripts/test.sh installs it)");
-        let mut server = RedisServer {
-            child: Some(child),
-            listen,
-        };
-        server.wait_ready();
-        server
-    }
-
-    fn port(&self) -> u16 {
-        match self.listen {
-            Listen::Tcp(port) | Listen::Tls(port, ..) => port,
-            Listen::Unix(_) => panic!("a unix socket server has no port"),
-        }
-    }
-
-    fn url(&self) -> String {
-        match &self.listen {
-            Listen::Tcp(port) => format!("redis://127.0.0.1:{port}"),
-            Listen::Unix(path) => format!("unix://{}", path.display()),
-            Listen::Tls(port, ..) => format!("rediss://127.0.0.1:{port}"),
-        }
-    }
-
-    /// Polls until the server accepts connections.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + STEP;
-        loop {
-            let ready = match &self.listen {
-                Listen::Tcp(port) | Listen::Tls(port, ..) => {
-                    std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()
-                }
-                Listen::Unix(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
-            };
-            if ready {
-                return;
-            }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("redis-server exited early: {status}");
-            }
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// SIGKILL: Redis goes away without a word, as in a crash.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn restart(&mut self) {
-        assert!(self.child.is_none(), "kill() first");
-        *self = RedisServer::start(self.listen.clone());
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+use crate::common::bus::{RedisServer, TempDir, free_port};
+use crate::common::bus_contract::{
+    self, expect_batch, message, next, numbered_batch, publish, subscribed,
+};
+use crate::common::eio::{TIMEOUT, within};
 
 fn channels(names: &[&str]) -> Vec<String> {
     names.iter().map(|name| (*name).to_owned()).collect()
@@ -161,6 +26,19 @@ fn options() -> BusOptions {
         operation_timeout: Duration::from_millis(500),
         ..BusOptions::default()
     }
+}
+
+/// A loopback port that accepts connections and never answers, like a host behind a dead link.
+async fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
 }
 
 /// `PUBSUB NUMSUB channel` on a plain connection, in inline protocol.
@@ -191,7 +69,7 @@ async fn subscribers(port: u16, channel: &str) -> i64 {
 /// The suite every bus driver runs (`common::bus_contract`), on a plain Redis.
 #[tokio::test]
 async fn the_bus_driver_contract_holds() {
-    let redis = RedisServer::tcp();
+    let redis = RedisServer::start();
     let url = redis.url();
     let connect = || RedisBus::with_options(&url, options()).unwrap();
     bus_contract::run(connect, |label| format!("redis-{label}")).await;
@@ -255,15 +133,7 @@ async fn publish_fails_fast_when_redis_is_down() {
 
 #[tokio::test]
 async fn a_silent_server_times_out_publish_and_subscribe() {
-    // Accepts connections and never answers, like a host behind a dead link.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let port = silent_server().await;
     let timeout = options().operation_timeout;
     let bus = RedisBus::with_options(&format!("redis://127.0.0.1:{port}"), options()).unwrap();
 
@@ -286,7 +156,7 @@ async fn a_silent_server_times_out_publish_and_subscribe() {
 
 #[tokio::test]
 async fn the_subscription_comes_back_after_redis_restarts() {
-    let mut redis = RedisServer::tcp();
+    let mut redis = RedisServer::start();
     let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
     let mut events = subscribed(&bus, &["room"]).await;
     publish(&bus, "room", b"before").await;
@@ -318,7 +188,7 @@ async fn the_subscription_comes_back_after_redis_restarts() {
 
 #[tokio::test]
 async fn the_first_publish_after_a_restart_goes_through() {
-    let mut redis = RedisServer::tcp();
+    let mut redis = RedisServer::start();
     let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
     publish(&bus, "room", b"opens the connection").await;
 
@@ -340,7 +210,7 @@ async fn publish_batch(bus: &RedisBus, batch: &[(&str, Bytes)]) {
 
 #[tokio::test]
 async fn a_batch_fails_within_the_timeout_while_redis_is_down_and_goes_through_after() {
-    let mut redis = RedisServer::tcp();
+    let mut redis = RedisServer::start();
     let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
     let timeout = options().operation_timeout;
     let batch = numbered_batch(&["room-a", "room-b"], 300);
@@ -373,15 +243,7 @@ async fn a_batch_fails_within_the_timeout_while_redis_is_down_and_goes_through_a
 
 #[tokio::test]
 async fn a_batch_to_a_silent_server_times_out() {
-    // Accepts connections and never answers, like a host behind a dead link.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let port = silent_server().await;
     let timeout = options().operation_timeout;
     let bus = RedisBus::with_options(&format!("redis://127.0.0.1:{port}"), options()).unwrap();
     let batch = numbered_batch(&["room-a", "room-b"], 50);
@@ -398,7 +260,7 @@ async fn a_batch_to_a_silent_server_times_out() {
 
 #[tokio::test]
 async fn a_message_over_the_size_limit_is_dropped() {
-    let redis = RedisServer::tcp();
+    let redis = RedisServer::start();
     let options = BusOptions {
         max_message_size: 8,
         ..options()
@@ -414,7 +276,7 @@ async fn a_message_over_the_size_limit_is_dropped() {
 
 #[tokio::test]
 async fn a_full_queue_holds_messages_back_without_losing_them() {
-    let redis = RedisServer::tcp();
+    let redis = RedisServer::start();
     let options = BusOptions {
         queue_capacity: 2,
         ..options()
@@ -433,14 +295,14 @@ async fn a_full_queue_holds_messages_back_without_losing_them() {
 
 #[tokio::test]
 async fn dropping_the_receiver_ends_the_subscription() {
-    let redis = RedisServer::tcp();
+    let redis = RedisServer::start();
     let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
     let events = subscribed(&bus, &["room"]).await;
     assert_eq!(subscribers(redis.port(), "room").await, 1);
 
     drop(events);
 
-    let deadline = Instant::now() + STEP;
+    let deadline = Instant::now() + TIMEOUT;
     while subscribers(redis.port(), "room").await != 0 {
         assert!(
             Instant::now() < deadline,
@@ -478,7 +340,7 @@ async fn rediss_speaks_tls_and_refuses_an_unknown_certificate() {
         pem("PRIVATE KEY", &certified.key_pair.serialize_der()),
     )
     .unwrap();
-    let redis = RedisServer::start(Listen::Tls(free_port(), cert, key));
+    let redis = RedisServer::tls(cert, key);
     let bus = RedisBus::with_options(&redis.url(), options()).unwrap();
 
     let err = within("subscribe", bus.subscribe(channels(&["room"])))
