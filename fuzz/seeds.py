@@ -23,9 +23,9 @@ SEP = b"\xff"
 ENGINE_SOURCES = [
     "socketio/src/engineio/packet.rs",
     "socketio/src/engineio/payload.rs",
-    "tests/tests/engine_bad_input.rs",
-    "tests/tests/engine_protocol.rs",
-    "tests/tests/engine_features.rs",
+    "tests/tests/engine/engine_bad_input.rs",
+    "tests/tests/engine/engine_protocol.rs",
+    "tests/tests/engine/engine_features.rs",
 ]
 SOCKETIO_SOURCES = [
     "socketio/src/parser/tests/vectors.rs",
@@ -33,13 +33,13 @@ SOCKETIO_SOURCES = [
     "socketio/src/parser/tests/binary.rs",
     "socketio/src/parser/tests/decoder.rs",
     "socketio/src/args/tests.rs",
-    "tests/tests/socketio_bad_input.rs",
-    "tests/tests/socketio_protocol.rs",
-    "tests/tests/socketio_protocol_suite.rs",
+    "tests/tests/server/socketio_bad_input.rs",
+    "tests/tests/server/socketio_protocol.rs",
+    "tests/tests/server/socketio_protocol_suite.rs",
 ]
-BUS_SOURCES = ["socketio/src/manager/message.rs", "tests/tests/cluster_bad_input.rs"]
-CLIENT_SOURCES = ["socketio/src/client/engine.rs", "tests/tests/client_bad_input.rs"]
-QUERY_SOURCES = ["socketio/src/engineio/query.rs", "tests/tests/engine_bad_input.rs"]
+BUS_SOURCES = ["socketio/src/manager/message.rs", "tests/tests/cluster/bad_input.rs"]
+CLIENT_SOURCES = ["socketio/src/client/engine.rs", "tests/tests/client/client_bad_input.rs"]
+QUERY_SOURCES = ["socketio/src/engineio/query.rs", "tests/tests/engine/engine_bad_input.rs"]
 STATIC_SOURCES = ["socketio/src/engineio/static_files.rs"]
 CORS_SOURCES = ["socketio/src/engineio/cors.rs"]
 
