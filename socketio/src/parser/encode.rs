@@ -1,11 +1,10 @@
 //! Packet → wire frames.
 
-use std::fmt::Write as _;
-
 use bytes::Bytes;
 use serde_json::Value;
 
 use super::packet::{Packet, PacketData, ROOT_NAMESPACE};
+use crate::engineio::Str;
 use crate::engineio::packet::{Frame, Frames};
 
 /// An encoded packet: one text frame followed by its binary frames.
@@ -40,14 +39,14 @@ impl Packet {
     /// ```
     pub fn encode(&self) -> Encoded {
         Encoded {
-            text: self.encode_text(),
+            text: into_string(self.text_bytes(Vec::with_capacity(self.text_capacity()))),
             attachments: self.attachments().to_vec(),
         }
     }
 
     /// Like [`encode`](Self::encode) but moves the attachments out.
     pub fn into_encoded(mut self) -> Encoded {
-        let text = self.encode_text();
+        let text = into_string(self.text_bytes(Vec::with_capacity(self.text_capacity())));
         let attachments = self
             .attachments_mut()
             .map(std::mem::take)
@@ -55,20 +54,26 @@ impl Packet {
         Encoded { text, attachments }
     }
 
-    fn encode_text(&self) -> String {
-        let mut out = String::with_capacity(64 + self.namespace.len());
-        out.push(char::from(self.kind().digit()));
+    /// A first guess at the text's length, so that small packets need one allocation.
+    fn text_capacity(&self) -> usize {
+        64 + self.namespace.len()
+    }
+
+    /// Appends the text form to `out` and returns it. JSON goes through serde_json's writer
+    /// straight into the bytes: its `Display` would pass every fragment through `fmt`.
+    fn text_bytes(&self, mut out: Vec<u8>) -> Vec<u8> {
+        out.push(self.kind().digit());
         let attachments = self.attachments();
         if !attachments.is_empty() {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "{}-", attachments.len());
+            push_decimal(&mut out, attachments.len() as u64);
+            out.push(b'-');
         }
         if !self.namespace.is_empty() && self.namespace != ROOT_NAMESPACE {
-            out.push_str(&self.namespace);
-            out.push(',');
+            out.extend_from_slice(self.namespace.as_bytes());
+            out.push(b',');
         }
         if let Some(id) = self.ack_id {
-            let _ = write!(out, "{id}");
+            push_decimal(&mut out, id);
         }
         match &self.data {
             PacketData::Connect(Some(value)) | PacketData::ConnectError(value) => {
@@ -83,27 +88,57 @@ impl Packet {
     }
 }
 
-/// Compact JSON straight into `out` (serde_json's `Display` is compact).
-fn write_json(out: &mut String, value: &Value) {
-    let _ = write!(out, "{value}");
+/// Compact JSON appended to `out`. Writing a `Value` into a `Vec` cannot fail: its map keys
+/// are strings, and a `Vec` takes every byte.
+fn write_json(out: &mut Vec<u8>, value: &Value) {
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
-fn write_array(out: &mut String, items: &[Value]) {
-    out.push('[');
+fn write_array(out: &mut Vec<u8>, items: &[Value]) {
+    out.push(b'[');
     for (index, item) in items.iter().enumerate() {
         if index > 0 {
-            out.push(',');
+            out.push(b',');
         }
         write_json(out, item);
     }
-    out.push(']');
+    out.push(b']');
+}
+
+/// `value` in decimal, without going through `fmt`.
+fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
+}
+
+/// The text built by [`Packet::text_bytes`], which is UTF-8: ASCII, the namespace (a
+/// `String`) and serde_json's output. The lossy path is never taken.
+fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 impl Packet {
     /// Encodes the packet once into the Engine.IO frames that carry it.
-    pub(crate) fn into_frames(self) -> Frames {
-        let Encoded { text, attachments } = self.into_encoded();
-        let head = Frame::message(&text);
+    pub(crate) fn into_frames(mut self) -> Frames {
+        // The Engine.IO message prefix first, so the frame is this buffer, not a copy of it.
+        let mut text = Vec::with_capacity(1 + self.text_capacity());
+        text.push(b'4');
+        let text = self.text_bytes(text);
+        let head = Frame::Text(Str::from(into_string(text)));
+        let attachments = self
+            .attachments_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
         if attachments.is_empty() {
             return Frames::One(head);
         }
