@@ -1,13 +1,16 @@
 //! The Engine.IO → Socket.IO glue: decodes packets of each connection, connects namespaces,
 //! and runs that connection's handlers in order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::Poll;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::args::Payload;
 use crate::engineio::{self, ConnectRejection, EngineHandler, Message};
@@ -44,7 +47,7 @@ impl SocketIoHandler {
     }
 }
 
-/// What a connection's handler task does next, in arrival order.
+/// What a connection's handlers do next, in arrival order.
 enum Inbound {
     Connect {
         namespace: String,
@@ -70,8 +73,35 @@ enum Inbound {
 pub struct SocketIoConnection {
     decoder: Mutex<Decoder>,
     sockets: Mutex<HashMap<String, Arc<Socket>>>,
-    inbound: Mutex<Option<mpsc::Sender<Inbound>>>,
+    turns: Mutex<Turns>,
+    /// Woken when the queue has room again, for a reader that found it full.
+    room: Notify,
     parse_error: AtomicBool,
+}
+
+/// The connection's packets waiting for their handlers, which run one after another.
+///
+/// Whoever hands over a packet while no one is running them runs it at once, in its own task
+/// (the transport's reader, usually), and then the ones queued behind it, for as long as they
+/// finish without waiting. The first that waits (for an ack, a timer, the bus…) goes on in a
+/// task of its own with the rest of the queue. So an event whose handler answers at once costs
+/// no task switch, and an idle connection has no handler task at all.
+#[derive(Default)]
+struct Turns {
+    queue: VecDeque<Inbound>,
+    /// Someone is running the queue: new packets wait in it.
+    running: bool,
+    /// The connection ended: packets handed over now are dropped.
+    closed: bool,
+}
+
+/// Where a packet's handlers run: what they need, owned, so that a run that has to wait can
+/// move to a task of its own.
+#[derive(Clone)]
+struct Runner {
+    namespaces: Arc<Namespaces>,
+    engine: Arc<engineio::Socket>,
+    conn: Arc<SocketIoConnection>,
 }
 
 impl SocketIoConnection {
@@ -79,10 +109,100 @@ impl SocketIoConnection {
         lock(&self.sockets).get(namespace).cloned()
     }
 
-    async fn enqueue(&self, item: Inbound) {
-        let sender = lock(&self.inbound).clone();
-        if let Some(sender) = sender {
-            let _ = sender.send(item).await;
+    /// Takes the next queued packet, or gives the turn back when there is none.
+    fn next_turn(&self) -> Option<Inbound> {
+        let mut turns = lock(&self.turns);
+        let next = turns.queue.pop_front();
+        if next.is_none() {
+            turns.running = false;
+        }
+        drop(turns);
+        self.room.notify_waiters();
+        next
+    }
+}
+
+impl Runner {
+    /// Hands `item` over: queued behind the running ones, or run now when none runs. Waits
+    /// while the queue is full, so a client that floods the server is slowed down instead of
+    /// growing memory.
+    async fn submit(self, item: Inbound) {
+        loop {
+            let room = self.conn.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut turns = lock(&self.conn.turns);
+                if turns.closed {
+                    return;
+                }
+                if !turns.running {
+                    // Nobody runs the queue, so it is empty: this packet is next.
+                    turns.running = true;
+                    break;
+                }
+                if turns.queue.len() < INBOUND_CAPACITY {
+                    turns.queue.push_back(item);
+                    return;
+                }
+            }
+            room.await;
+        }
+        self.run_from(item).await;
+    }
+
+    /// Runs `item` and the queue behind it here while each finishes at once; moves to a task
+    /// of its own at the first that waits. The caller holds the turn.
+    async fn run_from(self, item: Inbound) {
+        let mut next = Some(item);
+        while let Some(item) = next {
+            let mut run: Pin<Box<dyn Future<Output = ()> + Send>> =
+                Box::pin(self.clone().run(item));
+            let first = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
+            if first.is_pending() {
+                tokio::spawn(async move {
+                    run.await;
+                    self.run_rest().await;
+                });
+                return;
+            }
+            next = self.conn.next_turn();
+        }
+    }
+
+    /// The rest of the queue, in the task a waiting packet moved to.
+    async fn run_rest(self) {
+        while let Some(item) = self.conn.next_turn() {
+            self.clone().run(item).await;
+        }
+    }
+
+    async fn run(self, item: Inbound) {
+        let Runner {
+            namespaces,
+            engine,
+            conn,
+        } = self;
+        match item {
+            Inbound::Connect { namespace, auth } => {
+                connect(&namespaces, &engine, &conn, namespace, auth).await;
+            }
+            Inbound::Event {
+                namespace,
+                payload,
+                ack_id,
+            } => {
+                if let Some(socket) = conn.socket(&namespace) {
+                    socket.ns().dispatch(&socket, payload, ack_id).await;
+                }
+            }
+            Inbound::Disconnect { namespace } => {
+                let socket = lock(&conn.sockets).remove(&namespace);
+                if let Some(socket) = socket {
+                    socket.close(DisconnectReason::ClientDisconnect).await;
+                }
+            }
+            Inbound::Closed { reason } => close_all(&conn, reason).await,
         }
     }
 }
@@ -102,21 +222,15 @@ impl EngineHandler for SocketIoHandler {
 
     async fn on_connect(
         &self,
-        engine: &Arc<engineio::Socket>,
+        _engine: &Arc<engineio::Socket>,
     ) -> Result<Arc<SocketIoConnection>, ConnectRejection> {
-        let (sender, receiver) = mpsc::channel(INBOUND_CAPACITY);
         let conn = Arc::new(SocketIoConnection {
             decoder: Mutex::new(Decoder::with_limits(*self.namespaces.parser_limits())),
             sockets: Mutex::new(HashMap::new()),
-            inbound: Mutex::new(Some(sender)),
+            turns: Mutex::new(Turns::default()),
+            room: Notify::new(),
             parse_error: AtomicBool::new(false),
         });
-        tokio::spawn(run_handlers(
-            self.namespaces.clone(),
-            Arc::downgrade(engine),
-            Arc::downgrade(&conn),
-            receiver,
-        ));
         Ok(conn)
     }
 
@@ -156,18 +270,22 @@ impl EngineHandler for SocketIoHandler {
                 }
             }
             PacketData::Connect(auth) => {
-                conn.enqueue(Inbound::Connect { namespace, auth }).await;
+                let item = Inbound::Connect { namespace, auth };
+                self.runner(engine, conn).submit(item).await;
             }
             PacketData::Event { args, attachments } => {
                 let payload = Payload { args, attachments };
-                conn.enqueue(Inbound::Event {
+                let item = Inbound::Event {
                     namespace,
                     payload,
                     ack_id,
-                })
-                .await;
+                };
+                self.runner(engine, conn).submit(item).await;
             }
-            PacketData::Disconnect => conn.enqueue(Inbound::Disconnect { namespace }).await,
+            PacketData::Disconnect => {
+                let item = Inbound::Disconnect { namespace };
+                self.runner(engine, conn).submit(item).await;
+            }
             PacketData::ConnectError(_) => {
                 conn.parse_error.store(true, Ordering::Release);
                 engine.close(engineio::DisconnectReason::TransportError);
@@ -177,7 +295,7 @@ impl EngineHandler for SocketIoHandler {
 
     async fn on_disconnect(
         &self,
-        _engine: &Arc<engineio::Socket>,
+        engine: &Arc<engineio::Socket>,
         conn: &Arc<SocketIoConnection>,
         reason: engineio::DisconnectReason,
     ) {
@@ -191,12 +309,23 @@ impl EngineHandler for SocketIoHandler {
             socket.abandon_acks();
         }
         // The sockets close after the packets that arrived before the end (a client's
-        // DISCONNECT right before it hangs up keeps its reason), in the handler task.
-        let sender = lock(&conn.inbound).take();
-        let queued =
-            sender.is_some_and(|sender| sender.try_send(Inbound::Closed { reason }).is_ok());
-        if !queued {
-            close_all(conn, reason).await;
+        // DISCONNECT right before it hangs up keeps its reason), in the handlers' turn.
+        let closing = Inbound::Closed { reason };
+        let run_now = {
+            let mut turns = lock(&conn.turns);
+            turns.closed = true;
+            if turns.running {
+                turns.queue.push_back(closing);
+                None
+            } else {
+                turns.running = true;
+                Some(closing)
+            }
+        };
+        // A reader waiting for room gives up now that the connection is closed.
+        conn.room.notify_waiters();
+        if let Some(closing) = run_now {
+            self.runner(engine, conn).run_from(closing).await;
             return;
         }
         // A handler that does not finish must not keep the connection's sockets open.
@@ -205,6 +334,16 @@ impl EngineHandler for SocketIoHandler {
             tokio::time::sleep(CLOSE_GRACE).await;
             close_all(&conn, reason).await;
         });
+    }
+}
+
+impl SocketIoHandler {
+    fn runner(&self, engine: &Arc<engineio::Socket>, conn: &Arc<SocketIoConnection>) -> Runner {
+        Runner {
+            namespaces: self.namespaces.clone(),
+            engine: engine.clone(),
+            conn: conn.clone(),
+        }
     }
 }
 
@@ -226,48 +365,6 @@ fn socket_reason(reason: engineio::DisconnectReason) -> DisconnectReason {
         Engine::SlowClient => DisconnectReason::SlowClient,
         Engine::ServerClose | Engine::ConnectTimeout => DisconnectReason::ServerDisconnect,
         _ => DisconnectReason::TransportClose,
-    }
-}
-
-/// Runs a connection's connects, events and disconnects one after another, so handlers see
-/// a client's packets in the order it sent them.
-async fn run_handlers(
-    namespaces: Arc<Namespaces>,
-    engine: Weak<engineio::Socket>,
-    conn: Weak<SocketIoConnection>,
-    mut inbound: mpsc::Receiver<Inbound>,
-) {
-    while let Some(item) = inbound.recv().await {
-        let Some(conn) = conn.upgrade() else {
-            return;
-        };
-        match item {
-            Inbound::Connect { namespace, auth } => {
-                let Some(engine) = engine.upgrade() else {
-                    return;
-                };
-                connect(&namespaces, &engine, &conn, namespace, auth).await;
-            }
-            Inbound::Event {
-                namespace,
-                payload,
-                ack_id,
-            } => {
-                if let Some(socket) = conn.socket(&namespace) {
-                    socket.ns().dispatch(&socket, payload, ack_id).await;
-                }
-            }
-            Inbound::Disconnect { namespace } => {
-                let socket = lock(&conn.sockets).remove(&namespace);
-                if let Some(socket) = socket {
-                    socket.close(DisconnectReason::ClientDisconnect).await;
-                }
-            }
-            Inbound::Closed { reason } => {
-                close_all(&conn, reason).await;
-                return;
-            }
-        }
     }
 }
 

@@ -5,7 +5,9 @@
 //! - a namespace connect that fails leaves nothing behind (no socket, no room), also when
 //!   the client goes away while the connect handler is still running;
 //! - what a client sends right before it hangs up is handled before its sockets close: the
-//!   last event runs, and a DISCONNECT keeps its reason.
+//!   last event runs, and a DISCONNECT keeps its reason;
+//! - a connection's handlers run one at a time in arrival order, those that answer at once
+//!   and those that wait alike.
 
 use crate::common;
 
@@ -506,4 +508,73 @@ async fn packets_sent_right_before_hanging_up_are_handled_before_the_close() {
             "round {round}"
         );
     }
+}
+
+// ---- one handler at a time, in order ----
+
+/// What the handlers of `/turns` did, in the order they did it.
+type TurnLog = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// `/turns`: `wait` (n) waits for the gate and yields once more, `now` (n) answers at once;
+/// both log their start and end and whether another handler of the connection was running.
+fn turns_server(log: TurnLog, gate: watch::Receiver<bool>) -> SocketIo {
+    let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let record = move |log: &TurnLog, active: &std::sync::atomic::AtomicUsize, n: u64| {
+        let others = active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        log.lock()
+            .unwrap()
+            .push(format!("start {n} beside {others}"));
+    };
+    let finish = |log: &TurnLog, active: &std::sync::atomic::AtomicUsize, n: u64| {
+        active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        log.lock().unwrap().push(format!("end {n}"));
+    };
+    SocketIo::builder()
+        .namespace("/turns", move |ns| {
+            let (wait_log, wait_active, now_log, now_active) =
+                (log.clone(), active.clone(), log.clone(), active.clone());
+            ns.on("wait", move |n: u64| {
+                let (log, active, mut gate) = (wait_log.clone(), wait_active.clone(), gate.clone());
+                async move {
+                    record(&log, &active, n);
+                    let _ = gate.wait_for(|open| *open).await;
+                    tokio::task::yield_now().await;
+                    finish(&log, &active, n);
+                    n
+                }
+            })
+            .on("now", move |n: u64| {
+                record(&now_log, &now_active, n);
+                finish(&now_log, &now_active, n);
+                async move { n }
+            })
+        })
+        .build()
+        .expect("server")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_run_one_at_a_time_in_arrival_order_whether_they_wait_or_not() {
+    let log = TurnLog::default();
+    let (open_gate, gate) = watch::channel(false);
+    let io = turns_server(log.clone(), gate);
+    let addr = serve(&io).await;
+    let mut client = Client::connect(addr).await;
+    client.join("/turns", None).await;
+
+    let events = [(1, "wait"), (2, "now"), (3, "now"), (4, "wait"), (5, "now")];
+    for (n, event) in events {
+        client.send(&format!(r#"42/turns,{n}["{event}",{n}]"#));
+    }
+    // The first handler waits until every packet is on its way: the ones behind it must
+    // still wait for it, though they could answer at once.
+    open_gate.send_replace(true);
+    for (n, _) in events {
+        assert_eq!(client.recv_text().await, format!("43/turns,{n}[{n}]"));
+    }
+    let expected: Vec<String> = events
+        .iter()
+        .flat_map(|(n, _)| [format!("start {n} beside 0"), format!("end {n}")])
+        .collect();
+    assert_eq!(*log.lock().unwrap(), expected);
 }
