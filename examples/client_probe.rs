@@ -228,7 +228,7 @@ async fn call(
 /// The arguments as one JSON value with each attachment written `{"$binary": [bytes…]}`, so
 /// payloads can be compared whatever the placeholder numbering.
 fn comparable(payload: &Payload) -> Result<Value, String> {
-    let mut args = Value::Array(payload.args.clone());
+    let mut args = Value::Array(payload.args.to_vec());
     socketio::parser::replace_placeholders(
         &mut args,
         &payload.attachments,

@@ -850,7 +850,7 @@ async fn the_outgoing_catch_all_sees_every_emit_of_a_socket() {
                 let _ = seen.send((
                     socket.sid().to_string(),
                     event.to_owned(),
-                    payload.args.clone(),
+                    payload.args.to_vec(),
                 ));
             })
             .on(

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::parser::{self, Packet};
+use crate::parser::{self, Args, Packet};
 
 /// The arguments of an event or an ack.
 ///
@@ -24,8 +24,9 @@ use crate::parser::{self, Packet};
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Payload {
-    /// The JSON arguments, in order.
-    pub args: Vec<Value>,
+    /// The JSON arguments, in order. [`Args`] reads and changes like a `Vec<Value>`, and
+    /// arguments nobody reads travel on as the JSON text they came as.
+    pub args: Args,
     /// Binary attachments referred to by placeholders in `args`.
     pub attachments: Vec<Bytes>,
 }
@@ -42,9 +43,9 @@ impl Payload {
     }
 
     /// JSON arguments without binary data.
-    pub fn from_args(args: Vec<Value>) -> Self {
+    pub fn from_args(args: impl Into<Args>) -> Self {
         Payload {
-            args,
+            args: args.into(),
             attachments: Vec::new(),
         }
     }
@@ -61,9 +62,8 @@ impl Payload {
 
     /// The event packet `[event, ...args]` for `namespace`.
     pub(crate) fn into_event(self, namespace: &str, event: &str) -> Packet {
-        let mut args = Vec::with_capacity(self.args.len() + 1);
-        args.push(Value::String(event.to_owned()));
-        args.extend(self.args);
+        let mut args = self.args;
+        args.prepend(Value::String(event.to_owned()));
         if self.attachments.is_empty() {
             Packet::event(namespace, args)
         } else {

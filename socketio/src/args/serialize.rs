@@ -30,7 +30,7 @@ use super::*;
 /// let upload = Upload { name: "a.bin".into(), data: bytes::Bytes::from_static(&[1, 2]) };
 /// let payload = to_payload(&("upload", upload))?;
 /// assert_eq!(
-///     serde_json::Value::Array(payload.args).to_string(),
+///     serde_json::Value::Array(payload.args.into_vec()).to_string(),
 ///     r#"["upload",{"name":"a.bin","data":{"_placeholder":true,"num":0}}]"#,
 /// );
 /// assert_eq!(payload.attachments, [bytes::Bytes::from_static(&[1, 2])]);
@@ -54,7 +54,10 @@ fn spread_into_payload(spread: bool, value: Value, attachments: Vec<Bytes>) -> P
         (true, Value::Null) => Vec::new(),
         (_, value) => vec![value],
     };
-    Payload { args, attachments }
+    Payload {
+        args: args.into(),
+        attachments,
+    }
 }
 
 /// Serializes a handler's return value into its ack: like [`to_payload`], except that a

@@ -63,7 +63,7 @@ fn attachments(list: &[&[u8]]) -> Vec<Bytes> {
 }
 
 fn args_text(payload: &Payload) -> String {
-    Value::Array(payload.args.clone()).to_string()
+    Value::Array(payload.args.to_vec()).to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,7 +218,7 @@ fn other_values_are_one_argument() {
 #[test]
 fn single_target_reads_first_argument() {
     let payload = Payload {
-        args: vec![json!([1, 2]), json!("ignored")],
+        args: vec![json!([1, 2]), json!("ignored")].into(),
         attachments: Vec::new(),
     };
     assert_eq!(from_args::<Vec<u8>>(&payload).unwrap(), [1, 2]);
@@ -235,7 +235,7 @@ fn single_target_reads_first_argument() {
 #[test]
 fn trailing_options_may_be_missing() {
     let payload = Payload {
-        args: vec![json!("only")],
+        args: vec![json!("only")].into(),
         attachments: Vec::new(),
     };
     let (s, n, b): (String, Option<u32>, Option<Blob>) = from_args(&payload).unwrap();
@@ -264,7 +264,7 @@ fn extra_arguments_are_ignored() {
 #[test]
 fn wrong_types_name_the_argument() {
     let payload = Payload {
-        args: vec![json!("a"), json!(1), json!("x")],
+        args: vec![json!("a"), json!(1), json!("x")].into(),
         attachments: Vec::new(),
     };
     let err = from_args::<(String, u32, u32)>(&payload).unwrap_err();
@@ -337,7 +337,7 @@ fn bad_placeholders_are_errors() {
         );
     }
     let payload = Payload {
-        args: vec![json!("a"), json!({ "deep": [placeholder(3)] })],
+        args: vec![json!("a"), json!({ "deep": [placeholder(3)] })].into(),
         attachments: list.clone(),
     };
     #[derive(Debug, Deserialize)]
@@ -718,7 +718,7 @@ proptest! {
         let payload = to_payload(&(tag.clone(), value.clone())).unwrap();
         let blobs = 1 + value.chunks.len() + usize::from(value.maybe.is_some()) + value.nested.len();
         prop_assert_eq!(payload.attachments.len(), blobs);
-        prop_assert_eq!(count_placeholders(&Value::Array(payload.args.clone())), blobs);
+        prop_assert_eq!(count_placeholders(&Value::Array(payload.args.to_vec())), blobs);
         prop_assert_eq!(payload.attachments[0].as_ref(), value.data.0.as_slice());
         let back: (String, Random) = from_args(&payload).unwrap();
         prop_assert_eq!(back, (tag, value));
@@ -744,7 +744,7 @@ fn bytes_fields_receive_attachments_as_sent_by_socket_io_client() {
         a: Bytes,
     }
     let payload = Payload {
-        args: vec![json!({"a": {"_placeholder": true, "num": 0}}), json!("x")],
+        args: vec![json!({"a": {"_placeholder": true, "num": 0}}), json!("x")].into(),
         attachments: vec![Bytes::from_static(&[1, 2])],
     };
     let (value, text): (WithBytes, String) = from_args(&payload).unwrap();

@@ -245,7 +245,7 @@ impl Socket {
 /// let client = SimpleClient::connect(Client::builder(format!("http://{addr}")), "/")?;
 /// client.emit("ping", 1)?;
 /// let event = client.receive(Some(Duration::from_secs(5)))?;
-/// assert_eq!((event.name.as_str(), event.payload.args), ("pong", vec![json!(1)]));
+/// assert_eq!((event.name.as_str(), event.payload.args.into_vec()), ("pong", vec![json!(1)]));
 /// client.disconnect();
 /// # Ok(())
 /// # }

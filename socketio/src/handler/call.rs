@@ -245,16 +245,18 @@ impl<S: Side> Call<S> {
     /// Every argument not taken yet, attachments included. Moved out, not copied: once the
     /// rest is taken no later parameter reads an argument, so nothing needs them here again.
     pub(crate) fn rest_payload(&mut self) -> Payload {
+        // Counted, not read: arguments nobody reads stay unparsed.
+        let count = self.payload.args.count();
         let start = if self.rest_taken {
-            self.payload.args.len()
+            count
         } else {
-            self.next_arg.min(self.payload.args.len())
+            self.next_arg.min(count)
         };
         self.rest_taken = true;
         let args = if start == 0 {
             std::mem::take(&mut self.payload.args)
         } else {
-            self.payload.args.split_off(start)
+            self.payload.args.split_off(start).into()
         };
         Payload {
             args,

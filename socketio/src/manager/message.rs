@@ -472,7 +472,13 @@ fn decode_data(fields: &Fields, key: &'static str) -> Result<(Payload, bool), Me
     let mut args = args.clone();
     check_placeholders(&mut args, attachments.len())
         .map_err(|e| MessageError::BadBinary(e.to_string()))?;
-    Ok((Payload { args, attachments }, true))
+    Ok((
+        Payload {
+            args: args.into(),
+            attachments,
+        },
+        true,
+    ))
 }
 
 /// Typed access to the keys of one message.

@@ -305,12 +305,11 @@ impl Namespace {
         mut payload: Payload,
         ack_id: Option<u64>,
     ) {
-        if payload.args.is_empty() {
-            return;
-        }
-        let event = match payload.args.remove(0) {
-            Value::String(name) => name,
-            other => other.to_string(),
+        // The name alone is parsed; the arguments stay as they came until a handler reads them.
+        let event = match payload.args.take_first() {
+            Some(Value::String(name)) => name,
+            Some(other) => other.to_string(),
+            None => return,
         };
         let (event, payload) = match self
             .run_event_middlewares(socket, event, payload, ack_id)

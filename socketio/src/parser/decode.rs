@@ -5,7 +5,8 @@ use bytes::Bytes;
 use super::error::ParseError;
 use super::limits::ParserLimits;
 use super::packet::Packet;
-use super::parse::parse_text;
+use super::parse::{Parsed, parse_shared, parse_text};
+use crate::engineio::Str;
 
 /// Outcome of feeding a frame to a [`Decoder`].
 #[derive(Debug, Clone, PartialEq)]
@@ -91,12 +92,45 @@ impl Decoder {
     /// Fails if the frame is malformed or if attachments of a previous packet
     /// are still expected.
     pub fn feed_text(&mut self, text: &str) -> Result<DecodeStatus, ParseError> {
+        self.check_no_attachment_pending()?;
+        let parsed = parse_text(text, &self.limits)?;
+        self.accept(parsed)
+    }
+
+    /// Like [`feed_text`](Self::feed_text), for a frame held as [`Str`]: the arguments of a
+    /// plain event stay slices of it, parsed only when read (see
+    /// [`Args`](super::Args)).
+    ///
+    /// ```
+    /// use socketio::engineio::Str;
+    /// use socketio::parser::{DecodeStatus, Decoder};
+    /// use serde_json::json;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let frame = Str::from(r#"2["echo",{"b":1,"a":2}]"#);
+    /// let DecodeStatus::Complete(packet) = decoder.feed_str(&frame).unwrap() else {
+    ///     panic!("a whole packet");
+    /// };
+    /// assert_eq!(packet.event_name().as_deref(), Some("echo"));
+    /// assert_eq!(packet.encode().text, r#"2["echo",{"b":1,"a":2}]"#);
+    /// ```
+    pub fn feed_str(&mut self, text: &Str) -> Result<DecodeStatus, ParseError> {
+        self.check_no_attachment_pending()?;
+        let parsed = parse_shared(text, &self.limits)?;
+        self.accept(parsed)
+    }
+
+    /// A text frame while attachments are expected breaks the packet being assembled.
+    fn check_no_attachment_pending(&mut self) -> Result<(), ParseError> {
         let remaining = self.remaining_attachments();
         if remaining > 0 {
             self.reset();
             return Err(ParseError::UnexpectedText { remaining });
         }
-        let parsed = parse_text(text, &self.limits)?;
+        Ok(())
+    }
+
+    fn accept(&mut self, parsed: Parsed) -> Result<DecodeStatus, ParseError> {
         if parsed.attachments == 0 {
             return Ok(DecodeStatus::Complete(parsed.packet));
         }

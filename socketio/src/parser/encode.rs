@@ -80,7 +80,9 @@ impl Packet {
                 write_json(&mut out, value);
             }
             PacketData::Event { args, .. } | PacketData::Ack { args, .. } => {
-                write_array(&mut out, args);
+                out.push(b'[');
+                args.write_json(&mut out);
+                out.push(b']');
             }
             PacketData::Connect(None) | PacketData::Disconnect => {}
         }
@@ -92,17 +94,6 @@ impl Packet {
 /// are strings, and a `Vec` takes every byte.
 fn write_json(out: &mut Vec<u8>, value: &Value) {
     let _ = serde_json::to_writer(&mut *out, value);
-}
-
-fn write_array(out: &mut Vec<u8>, items: &[Value]) {
-    out.push(b'[');
-    for (index, item) in items.iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        write_json(out, item);
-    }
-    out.push(b']');
 }
 
 /// `value` in decimal, without going through `fmt`.

@@ -24,12 +24,15 @@
 //! [`attach`], [`placeholder`], [`placeholder_index`] and
 //! [`replace_placeholders`] build and resolve such trees.
 //!
-//! # Key order
+//! # Raw arguments and key order
 //!
-//! Payloads are kept as [`serde_json::Value`]. Object keys keep the order they
-//! were received in only when serde_json's `preserve_order` feature is enabled
-//! somewhere in the build; otherwise they are re-encoded sorted by key.
+//! A plain event fed to [`Decoder::feed_str`] keeps its arguments as slices of the frame
+//! ([`Args`]): they are checked to be JSON but parsed only when read, and a handler that
+//! passes them on writes them back as they came, key order and all. Arguments read as
+//! [`serde_json::Value`]s keep the order of object keys only when serde_json's
+//! `preserve_order` feature is enabled somewhere in the build (this crate enables it).
 
+mod args;
 pub(crate) mod binary;
 mod decode;
 mod depth;
@@ -38,11 +41,13 @@ mod error;
 mod limits;
 mod packet;
 mod parse;
+pub(crate) mod scan;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
+pub use args::Args;
 pub use binary::{attach, placeholder, placeholder_index, replace_placeholders};
 pub use decode::{DecodeStatus, Decoder};
 pub use encode::Encoded;

@@ -6,6 +6,8 @@ use std::fmt;
 use bytes::Bytes;
 use serde_json::{Number, Value};
 
+use super::args::Args;
+
 /// Name of the main namespace, which is omitted on the wire.
 pub const ROOT_NAMESPACE: &str = "/";
 
@@ -126,14 +128,14 @@ pub enum PacketData {
     Event {
         /// Event name (string, or number as JavaScript allows) followed by the
         /// arguments.
-        args: Vec<Value>,
+        args: Args,
         /// Binary attachments referenced by placeholders in `args`.
         attachments: Vec<Bytes>,
     },
     /// `ACK` / `BINARY_ACK`.
     Ack {
         /// Acknowledgement arguments (possibly empty).
-        args: Vec<Value>,
+        args: Args,
         /// Binary attachments referenced by placeholders in `args`.
         attachments: Vec<Bytes>,
     },
@@ -194,7 +196,7 @@ impl Packet {
     }
 
     /// An `EVENT` packet; `args[0]` is the event name.
-    pub fn event(namespace: impl Into<String>, args: Vec<Value>) -> Self {
+    pub fn event(namespace: impl Into<String>, args: impl Into<Args>) -> Self {
         Self::binary_event(namespace, args, Vec::new())
     }
 
@@ -202,14 +204,15 @@ impl Packet {
     /// `BINARY_EVENT` when `attachments` is non-empty.
     pub fn binary_event(
         namespace: impl Into<String>,
-        args: Vec<Value>,
+        args: impl Into<Args>,
         attachments: Vec<Bytes>,
     ) -> Self {
+        let args = args.into();
         Self::new(namespace, PacketData::Event { args, attachments })
     }
 
     /// An `ACK` packet answering event `ack_id`.
-    pub fn ack(namespace: impl Into<String>, ack_id: u64, args: Vec<Value>) -> Self {
+    pub fn ack(namespace: impl Into<String>, ack_id: u64, args: impl Into<Args>) -> Self {
         Self::binary_ack(namespace, ack_id, args, Vec::new())
     }
 
@@ -218,9 +221,10 @@ impl Packet {
     pub fn binary_ack(
         namespace: impl Into<String>,
         ack_id: u64,
-        args: Vec<Value>,
+        args: impl Into<Args>,
         attachments: Vec<Bytes>,
     ) -> Self {
+        let args = args.into();
         Self::new(namespace, PacketData::Ack { args, attachments }).with_ack_id(ack_id)
     }
 

@@ -2,12 +2,15 @@
 
 use serde_json::Value;
 
+use super::args::Args;
 use super::binary::check_placeholders;
 use super::depth::check_depth;
 use super::error::ParseError;
 use super::limits::ParserLimits;
 use super::packet::{Packet, PacketData, PacketKind, ROOT_NAMESPACE};
-use super::validate::{check_ack_id, packet_data};
+use super::scan::plain_array;
+use super::validate::{check_ack_id, check_event_name, packet_data};
+use crate::engineio::Str;
 
 /// A decoded text frame and the number of binary frames that must follow.
 #[derive(Debug)]
@@ -21,6 +24,16 @@ pub(crate) struct Parsed {
 /// For binary packets the placeholders are already checked against the
 /// announced count; the attachment list of the returned packet is empty.
 pub(crate) fn parse_text(text: &str, limits: &ParserLimits) -> Result<Parsed, ParseError> {
+    parse(text, None, limits)
+}
+
+/// [`parse_text`] of a frame held as [`Str`]: the arguments of a plain event then stay as
+/// slices of it, unparsed (see [`Args`]).
+pub(crate) fn parse_shared(text: &Str, limits: &ParserLimits) -> Result<Parsed, ParseError> {
+    parse(text.as_str(), Some(text), limits)
+}
+
+fn parse(text: &str, shared: Option<&Str>, limits: &ParserLimits) -> Result<Parsed, ParseError> {
     let first = *text.as_bytes().first().ok_or(ParseError::Empty)?;
     let kind = first
         .checked_sub(b'0')
@@ -56,6 +69,23 @@ pub(crate) fn parse_text(text: &str, limits: &ParserLimits) -> Result<Parsed, Pa
     let payload = if rest.is_empty() {
         None
     } else {
+        if let Some(shared) = shared
+            && kind == PacketKind::Event
+            && let Some(args) = raw_event_args(shared, rest, limits.max_depth)
+        {
+            let packet = Packet {
+                namespace: namespace.to_owned(),
+                ack_id,
+                data: PacketData::Event {
+                    args: args?,
+                    attachments: Vec::new(),
+                },
+            };
+            return Ok(Parsed {
+                packet,
+                attachments: 0,
+            });
+        }
         check_depth(rest.as_bytes(), limits.max_depth)?;
         let value = serde_json::from_str::<Value>(rest)
             .map_err(|error| ParseError::InvalidJson(error.to_string()))?;
@@ -134,4 +164,36 @@ fn ack_id<'a>(input: &'a str, limits: &ParserLimits) -> Result<(Option<u64>, &'a
     }
     let value = to_u64(id).ok_or(ParseError::AckIdOverflow)?;
     Ok((Some(value), &input[id.len()..]))
+}
+
+/// The arguments of a plain event as slices of `shared`, checked to be JSON, with only the
+/// event name parsed (and checked). `None` when the full parse must decide (see
+/// [`plain_array`]); `rest` is a slice of `shared`.
+fn raw_event_args(shared: &Str, rest: &str, max_depth: usize) -> Option<Result<Args, ParseError>> {
+    let mut spans = plain_array(rest, max_depth)?;
+    if spans.is_empty() {
+        return None;
+    }
+    let first = spans.remove(0);
+    let name = event_name(&rest[first])?;
+    let head = vec![name];
+    if let Err(error) = check_event_name(PacketKind::Event, &head) {
+        return Some(Err(error));
+    }
+    let offset = rest.as_ptr() as usize - shared.as_str().as_ptr() as usize;
+    for span in &mut spans {
+        *span = span.start + offset..span.end + offset;
+    }
+    Some(Ok(Args::from_raw(head, shared.clone(), spans)))
+}
+
+/// The event name element as a value; a string without escapes is taken as it is.
+fn event_name(json: &str) -> Option<Value> {
+    match json
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        Some(name) if !name.contains('\\') => Some(Value::String(name.to_owned())),
+        _ => serde_json::from_str(json).ok(),
+    }
 }

@@ -28,13 +28,13 @@ pub(crate) fn packet_data(
         (PacketKind::Event | PacketKind::BinaryEvent, Some(Value::Array(args))) => {
             check_event_name(kind, &args)?;
             Ok(PacketData::Event {
-                args,
+                args: args.into(),
                 attachments: Vec::new(),
             })
         }
         (PacketKind::Ack | PacketKind::BinaryAck, Some(Value::Array(args))) => {
             Ok(PacketData::Ack {
-                args,
+                args: args.into(),
                 attachments: Vec::new(),
             })
         }
@@ -44,7 +44,7 @@ pub(crate) fn packet_data(
 }
 
 /// The first argument must be a string that is not reserved, or a number.
-fn check_event_name(kind: PacketKind, args: &[Value]) -> Result<(), ParseError> {
+pub(crate) fn check_event_name(kind: PacketKind, args: &[Value]) -> Result<(), ParseError> {
     match args.first() {
         None => Err(invalid(kind, "event array is empty")),
         Some(Value::String(name)) if is_reserved_event(name) => {

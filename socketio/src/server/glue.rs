@@ -243,7 +243,7 @@ impl EngineHandler for SocketIoHandler {
         let status = {
             let mut decoder = lock(&conn.decoder);
             match message {
-                Message::Text(text) => decoder.feed_text(&text),
+                Message::Text(text) => decoder.feed_str(&text),
                 Message::Binary(data) => decoder.feed_binary(data),
             }
         };

@@ -107,13 +107,13 @@ async fn async_simple_client_over_the_upgrade() {
         .expect("connect");
     let auth = client.receive(Some(WAIT)).await.expect("auth");
     assert_eq!(
-        (auth.name.as_str(), auth.payload.args),
+        (auth.name.as_str(), auth.payload.args.into_vec()),
         ("auth", vec![json!({})])
     );
     client.emit("message", json!("hi")).expect("emit");
     let back = client.receive(None).await.expect("message-back");
     assert_eq!(
-        (back.name.as_str(), back.payload.args),
+        (back.name.as_str(), back.payload.args.into_vec()),
         ("message-back", vec![json!("hi")])
     );
     assert!(client.transport().is_some());

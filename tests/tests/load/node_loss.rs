@@ -490,6 +490,7 @@ impl Peer {
             .await
             .unwrap_or_else(|e| panic!("{event}: {e}"))
             .args
+            .into_vec()
     }
 
     async fn join(&self, room: &str) {
@@ -514,7 +515,7 @@ impl Peer {
 
     /// The arguments of the next `event`, skipping other events.
     async fn next(&mut self, event: &str) -> Vec<Value> {
-        next_event(&mut self.events, event).await.args
+        next_event(&mut self.events, event).await.args.into_vec()
     }
 }
 
@@ -660,7 +661,7 @@ async fn traffic(
             let acks = acks.clone();
             chat.emit_with_callback(event, args, move |reply: Result<Payload, _>| {
                 // A missing reply records nothing the check below accepts.
-                let _ = acks.send((event, reply.map(|p| p.args).unwrap_or_default()));
+                let _ = acks.send((event, reply.map(|p| p.args.into_vec()).unwrap_or_default()));
                 async {}
             })
             .unwrap_or_else(|e| panic!("{event} {steps}: {e}"));
@@ -672,7 +673,10 @@ async fn traffic(
         let echo_acks = acks.clone();
         chat.emit_with_callback("echo-ack", n, move |reply: Result<Payload, _>| {
             drop(permit);
-            let _ = echo_acks.send(("echo-ack", reply.map(|p| p.args).unwrap_or_default()));
+            let _ = echo_acks.send((
+                "echo-ack",
+                reply.map(|p| p.args.into_vec()).unwrap_or_default(),
+            ));
             async {}
         })
         .unwrap_or_else(|e| panic!("echo-ack {steps}: {e}"));

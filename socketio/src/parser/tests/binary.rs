@@ -85,7 +85,7 @@ fn replace_placeholders_reconstructs_in_place() {
     let PacketData::Event { args, attachments } = packet.data else {
         panic!("event expected");
     };
-    let mut value = Value::Array(args);
+    let mut value = Value::Array(args.into_vec());
     replace_placeholders(&mut value, &attachments, |bytes| {
         json!(String::from_utf8_lossy(bytes))
     })

@@ -198,6 +198,28 @@ proptest! {
         }
     }
 
+    /// A frame held as `Str` (whose plain events keep their arguments raw) decodes to the
+    /// same packet, or the same error, as the same text parsed whole; and writes back the same.
+    #[test]
+    fn shared_frames_decode_like_plain_text(packet in packet()) {
+        let text = packet.encode().text;
+        let whole = Decoder::with_limits(roomy()).feed_text(&text);
+        let shared = Decoder::with_limits(roomy()).feed_str(&crate::engineio::Str::from(text.as_str()));
+        prop_assert_eq!(&shared, &whole);
+        if let (Ok(DecodeStatus::Complete(shared)), Ok(DecodeStatus::Complete(whole))) = (shared, whole) {
+            prop_assert_eq!(shared.encode(), whole.encode());
+        }
+    }
+
+    #[test]
+    fn shared_protocol_like_text_decodes_like_plain_text(
+        text in "2(/[a-z]{0,3},)?[0-9]{0,3}\\[[\\[\\]{}\":,_a-z0-9.eE\\\\ \t-]{0,40}\\]?",
+    ) {
+        let whole = Decoder::new().feed_text(&text);
+        let shared = Decoder::new().feed_str(&crate::engineio::Str::from(text.as_str()));
+        prop_assert_eq!(&shared, &whole);
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
         let text = String::from_utf8_lossy(&bytes);
@@ -209,7 +231,7 @@ proptest! {
     #[test]
     fn packets_with_placeholders_survive_replacement(packet in packet()) {
         if let PacketData::Event { args, attachments } | PacketData::Ack { args, attachments } = packet.data {
-            let mut value = Value::Array(args);
+            let mut value = Value::Array(args.into_vec());
             let mut seen = 0;
             let result = crate::parser::replace_placeholders(&mut value, &attachments, |_| {
                 seen += 1;

@@ -1,0 +1,341 @@
+//! The JSON arguments of an event or ack, kept as the client wrote them until someone reads
+//! them.
+//!
+//! Parsing an argument into a [`Value`] tree costs allocations for every key, string and
+//! container, and dropping the tree costs as much again. A handler that only passes its
+//! arguments on (an echo, a relay, a broadcast) never needs the tree: the parser checks the
+//! JSON and records where each argument is, and the encoder writes those bytes back as they
+//! came. Reading the arguments as values (through `Deref`) parses them then, once.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut, Range};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::engineio::Str;
+
+/// The arguments of an event or ack: a `Vec<Value>` to read and change (it derefs to one),
+/// which keeps arguments that nobody has read yet as their original JSON text.
+///
+/// ```
+/// use socketio::parser::Args;
+/// use serde_json::json;
+///
+/// let mut args = Args::from(vec![json!("hello"), json!(1)]);
+/// args.push(json!({ "more": true }));
+/// assert_eq!(args.len(), 3);
+/// assert_eq!(args[2]["more"], json!(true));
+/// assert_eq!(args, vec![json!("hello"), json!(1), json!({ "more": true })]);
+/// ```
+#[derive(Default)]
+pub struct Args {
+    /// Arguments held as values: all of them when `raw` is `None`, otherwise the ones
+    /// before the raw tail.
+    values: Vec<Value>,
+    /// Arguments after `values` that are still the client's JSON text.
+    raw: Option<RawTail>,
+    /// `values` followed by the raw tail parsed, for reading through `&self`.
+    parsed: OnceLock<Vec<Value>>,
+}
+
+/// Arguments as JSON text: slices of one received frame, each checked to be valid JSON.
+#[derive(Clone)]
+struct RawTail {
+    text: Str,
+    spans: Vec<Range<usize>>,
+}
+
+impl RawTail {
+    fn get(&self, index: usize) -> Option<&str> {
+        self.spans
+            .get(index)
+            .and_then(|span| self.text.get(span.clone()))
+    }
+
+    fn parse_all(&self) -> impl Iterator<Item = Value> + '_ {
+        (0..self.spans.len()).map(|index| self.parse(index))
+    }
+
+    fn parse(&self, index: usize) -> Value {
+        // Each span was checked to be one JSON value when it was received, so this does not
+        // fail; `Null` would stand for a span that broke that promise.
+        self.get(index)
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or(Value::Null)
+    }
+}
+
+impl Args {
+    /// Arguments that are `values` followed by the JSON values at `spans` of `text`. Every
+    /// span must hold exactly one valid JSON value; the parser checks that before it calls
+    /// this.
+    pub(crate) fn from_raw(values: Vec<Value>, text: Str, spans: Vec<Range<usize>>) -> Args {
+        Args {
+            values,
+            raw: Some(RawTail { text, spans }),
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// How many arguments there are, without parsing any.
+    pub(crate) fn count(&self) -> usize {
+        self.values.len() + self.raw.as_ref().map_or(0, |raw| raw.spans.len())
+    }
+
+    /// Puts `value` first, without parsing the others.
+    pub(crate) fn prepend(&mut self, value: Value) {
+        self.parsed = OnceLock::new();
+        self.values.insert(0, value);
+    }
+
+    /// Removes and returns the first argument, parsing only that one.
+    pub(crate) fn take_first(&mut self) -> Option<Value> {
+        self.parsed = OnceLock::new();
+        if !self.values.is_empty() {
+            return Some(self.values.remove(0));
+        }
+        let raw = self.raw.as_mut()?;
+        if raw.spans.is_empty() {
+            return None;
+        }
+        let first = raw.parse(0);
+        raw.spans.remove(0);
+        Some(first)
+    }
+
+    /// Appends the arguments to `out` as JSON, separated by commas: values serialized,
+    /// raw arguments copied as they came.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        let mut first = true;
+        let mut separate = |out: &mut Vec<u8>| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+        };
+        for value in &self.values {
+            separate(out);
+            // Writing a `Value` into a `Vec` cannot fail.
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+        if let Some(raw) = &self.raw {
+            for index in 0..raw.spans.len() {
+                separate(out);
+                out.extend_from_slice(raw.get(index).unwrap_or("null").as_bytes());
+            }
+        }
+    }
+
+    /// Takes the arguments out as values, parsing what is still raw.
+    pub fn into_vec(mut self) -> Vec<Value> {
+        std::mem::take(self.values_mut())
+    }
+
+    fn values_mut(&mut self) -> &mut Vec<Value> {
+        if let Some(raw) = self.raw.take() {
+            match self.parsed.take() {
+                Some(all) => self.values = all,
+                None => self.values.extend(raw.parse_all()),
+            }
+        }
+        self.parsed = OnceLock::new();
+        &mut self.values
+    }
+}
+
+impl Deref for Args {
+    type Target = Vec<Value>;
+
+    fn deref(&self) -> &Vec<Value> {
+        match &self.raw {
+            None => &self.values,
+            Some(raw) => self.parsed.get_or_init(|| {
+                let mut all = Vec::with_capacity(self.count());
+                all.extend(self.values.iter().cloned());
+                all.extend(raw.parse_all());
+                all
+            }),
+        }
+    }
+}
+
+impl DerefMut for Args {
+    fn deref_mut(&mut self) -> &mut Vec<Value> {
+        self.values_mut()
+    }
+}
+
+impl Clone for Args {
+    fn clone(&self) -> Self {
+        Args {
+            values: self.values.clone(),
+            raw: self.raw.clone(),
+            // A copy parses again if it is read; most copies are not.
+            parsed: OnceLock::new(),
+        }
+    }
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for Args {
+    fn eq(&self, other: &Args) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<Vec<Value>> for Args {
+    fn eq(&self, other: &Vec<Value>) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<[Value]> for Args {
+    fn eq(&self, other: &[Value]) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&[Value]> for Args {
+    fn eq(&self, other: &&[Value]) -> bool {
+        **self == **other
+    }
+}
+
+impl<const N: usize> PartialEq<[Value; N]> for Args {
+    fn eq(&self, other: &[Value; N]) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<Args> for Vec<Value> {
+    fn eq(&self, other: &Args) -> bool {
+        *self == **other
+    }
+}
+
+impl serde::Serialize for Args {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Args {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<Value>::deserialize(deserializer).map(Args::from)
+    }
+}
+
+impl From<Vec<Value>> for Args {
+    fn from(values: Vec<Value>) -> Self {
+        Args {
+            values,
+            raw: None,
+            parsed: OnceLock::new(),
+        }
+    }
+}
+
+impl From<Args> for Vec<Value> {
+    fn from(args: Args) -> Self {
+        args.into_vec()
+    }
+}
+
+impl FromIterator<Value> for Args {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Self {
+        Args::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl IntoIterator for Args {
+    type Item = Value;
+    type IntoIter = std::vec::IntoIter<Value>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_vec().into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Args {
+    type Item = &'a Value;
+    type IntoIter = std::slice::Iter<'a, Value>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Args {
+    type Item = &'a mut Value;
+    type IntoIter = std::slice::IterMut<'a, Value>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}
+
+impl Extend<Value> for Args {
+    fn extend<I: IntoIterator<Item = Value>>(&mut self, iter: I) {
+        self.values_mut().extend(iter);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(text: &str) -> Args {
+        let spans = crate::parser::scan::plain_array(text, 32).unwrap();
+        Args::from_raw(Vec::new(), Str::from(text), spans)
+    }
+
+    fn written(args: &Args) -> String {
+        let mut out = Vec::new();
+        args.write_json(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn raw_arguments_are_written_back_as_they_came() {
+        let args = raw(r#"["echo", { "b" : 1, "a" : [2, 3] },null]"#);
+        assert_eq!(args.count(), 3);
+        assert_eq!(written(&args), r#""echo",{ "b" : 1, "a" : [2, 3] },null"#);
+    }
+
+    #[test]
+    fn reading_parses_and_keeps_the_key_order() {
+        let args = raw(r#"["echo",{"b":1,"a":2}]"#);
+        assert_eq!(args[1], json!({"b": 1, "a": 2}));
+        let keys: Vec<&String> = args[1].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["b", "a"]);
+        // Reading does not change what is written.
+        assert_eq!(written(&args), r#""echo",{"b":1,"a":2}"#);
+    }
+
+    #[test]
+    fn the_first_comes_out_alone_and_a_prepended_value_goes_in_front() {
+        let mut args = raw(r#"["echo",{"x":1}]"#);
+        assert_eq!(args.take_first(), Some(json!("echo")));
+        args.prepend(json!("bcast"));
+        assert_eq!(written(&args), r#""bcast",{"x":1}"#);
+        assert_eq!(args, vec![json!("bcast"), json!({"x": 1})]);
+        assert_eq!(args.take_first(), Some(json!("bcast")));
+        assert_eq!(args.take_first(), Some(json!({"x": 1})));
+        assert_eq!(args.take_first(), None);
+    }
+
+    #[test]
+    fn changing_them_turns_them_into_values() {
+        let mut args = raw(r#"[1,2]"#);
+        let _ = args.len();
+        args.push(json!(3));
+        assert_eq!(written(&args), "1,2,3");
+        assert_eq!(args.clone().into_vec(), vec![json!(1), json!(2), json!(3)]);
+    }
+}
