@@ -778,6 +778,22 @@ fn assert_recovers(decoder: &mut Decoder) {
     );
 }
 
+/// The frame held as `Str` (a plain event then keeps its arguments raw, checked by the fast
+/// scanner) decodes to the same packet or error as the text parsed whole, and its encoding
+/// decodes to that packet again.
+fn assert_shared_decodes_alike(text: &str, limits: ParserLimits) {
+    let whole = Decoder::with_limits(limits).feed_text(text);
+    let shared = Decoder::with_limits(limits).feed_str(&crate::engineio::Str::from(text));
+    assert_eq!(shared, whole, "feed_str and feed_text disagree on {text:?}");
+    // Raw arguments are written as they came (spacing included), so compare what the
+    // encoding decodes to.
+    if let (Ok(DecodeStatus::Complete(shared)), Ok(DecodeStatus::Complete(whole))) = (shared, whole)
+    {
+        let again = Decoder::with_limits(limits).feed_text(&shared.encode().text);
+        assert_eq!(again, Ok(DecodeStatus::Complete(whole)), "{text:?}");
+    }
+}
+
 /// `socketio_packet`: one Socket.IO text frame (the Engine.IO message payload). The first byte
 /// picks the parser limits (see [`limits_from`]).
 pub fn socketio_packet(data: &[u8]) {
@@ -786,6 +802,7 @@ pub fn socketio_packet(data: &[u8]) {
     };
     let limits = limits_from(byte);
     let text = String::from_utf8_lossy(text);
+    assert_shared_decodes_alike(&text, limits);
     let mut decoder = Decoder::with_limits(limits);
     match decoder.feed_text(&text) {
         Ok(DecodeStatus::Complete(packet)) => {
