@@ -112,12 +112,16 @@ impl SocketIoConnection {
     /// Takes the next queued packet, or gives the turn back when there is none.
     fn next_turn(&self) -> Option<Inbound> {
         let mut turns = lock(&self.turns);
+        // Only a full queue keeps readers waiting, so only taking from one makes room.
+        let was_full = turns.queue.len() >= INBOUND_CAPACITY;
         let next = turns.queue.pop_front();
         if next.is_none() {
             turns.running = false;
         }
         drop(turns);
-        self.room.notify_waiters();
+        if was_full {
+            self.room.notify_waiters();
+        }
         next
     }
 }
@@ -127,10 +131,14 @@ impl Runner {
     /// while the queue is full, so a client that floods the server is slowed down instead of
     /// growing memory.
     async fn submit(self, item: Inbound) {
+        // Registered for a wake-up only once the queue was found full (the rare case).
+        let mut waiting_for_room = false;
         loop {
             let room = self.conn.room.notified();
             tokio::pin!(room);
-            room.as_mut().enable();
+            if waiting_for_room {
+                room.as_mut().enable();
+            }
             {
                 let mut turns = lock(&self.conn.turns);
                 if turns.closed {
@@ -146,7 +154,11 @@ impl Runner {
                     return;
                 }
             }
-            room.await;
+            if waiting_for_room {
+                room.await;
+            }
+            // Full: look again once registered, so that room made meanwhile is not missed.
+            waiting_for_room = true;
         }
         self.run_from(item).await;
     }
@@ -409,5 +421,85 @@ async fn connect(
         // The connection ended while the connect handler ran.
         lock(&conn.sockets).remove(socket.namespace());
         socket.close(DisconnectReason::TransportClose).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Wake, Waker};
+
+    use super::*;
+    use crate::manager::LocalManager;
+    use crate::ns::namespace::ConnectOptions;
+    use crate::parser::ParserLimits;
+
+    /// Counts its wake-ups.
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn runner() -> Runner {
+        let namespaces = Namespaces::new(
+            HashMap::new(),
+            Vec::new(),
+            Arc::new(LocalManager::new()),
+            ConnectOptions::default(),
+            ParserLimits::default(),
+        );
+        let handshake = engineio::Handshake {
+            headers: http::HeaderMap::new(),
+            uri: http::Uri::from_static("/socket.io/?EIO=4&transport=websocket"),
+            remote_addr: None,
+            issued_at: std::time::SystemTime::now(),
+        };
+        Runner {
+            namespaces: Arc::new(namespaces),
+            engine: engineio::Socket::new(engineio::TransportKind::WebSocket, handshake, 16),
+            conn: Arc::new(SocketIoConnection {
+                decoder: Mutex::new(Decoder::new()),
+                sockets: Mutex::new(HashMap::new()),
+                turns: Mutex::new(Turns::default()),
+                room: Notify::new(),
+                parse_error: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    fn packet() -> Inbound {
+        Inbound::Disconnect {
+            namespace: "/elsewhere".to_owned(),
+        }
+    }
+
+    /// While a handler runs, packets queue; at a full queue the one handing over waits, and
+    /// goes on (woken) as soon as the running handler takes the next packet.
+    #[test]
+    fn a_full_queue_holds_the_reader_until_a_packet_is_taken() {
+        let runner = runner();
+        lock(&runner.conn.turns).running = true;
+        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        for _ in 0..INBOUND_CAPACITY {
+            let mut queued = Box::pin(runner.clone().submit(packet()));
+            assert!(queued.as_mut().poll(&mut cx).is_ready());
+        }
+        let mut held = Box::pin(runner.clone().submit(packet()));
+        assert!(
+            held.as_mut().poll(&mut cx).is_pending(),
+            "a full queue holds it"
+        );
+        assert_eq!(lock(&runner.conn.turns).queue.len(), INBOUND_CAPACITY);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+
+        assert!(runner.conn.next_turn().is_some());
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "taking one wakes it");
+        assert!(held.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(lock(&runner.conn.turns).queue.len(), INBOUND_CAPACITY);
     }
 }
