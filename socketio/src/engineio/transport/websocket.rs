@@ -26,8 +26,10 @@ use crate::engineio::str::Str;
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Bytes read from a WebSocket connection at a time.
-const READ_CHUNK: usize = 4 * 1024;
+/// Bytes read from a WebSocket connection at a time. The WebSocket library allocates this
+/// much per connection and zeroes it before every read, so it is small: Socket.IO messages
+/// mostly are, and a larger one is assembled across reads (a megabyte takes a thousand).
+const READ_CHUNK: usize = 1024;
 
 /// How long a closing WebSocket may take to flush its last frames and its close frame to the
 /// client. A client that stopped reading must not keep the connection (and its task and file
