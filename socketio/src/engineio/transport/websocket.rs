@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use hyper::upgrade::{OnUpgrade, Upgraded};
@@ -19,6 +18,7 @@ use crate::engineio::config::TransportKind;
 use crate::engineio::engine::{Engine, Flow, Session};
 use crate::engineio::error::EngineError;
 use crate::engineio::handler::EngineHandler;
+use crate::engineio::outbox::Outbox;
 use crate::engineio::packet::{Frame, Packet};
 use crate::engineio::payload::MAX_PACKETS;
 use crate::engineio::socket::{DisconnectReason, Socket, TransportState};
@@ -201,67 +201,155 @@ async fn probe(socket: &Socket, ws: &mut Ws) -> Result<(), &'static str> {
     }
 }
 
-/// Reads and writes an established WebSocket session until it closes.
+/// Reads and writes an established WebSocket session until it closes, in this one task: a
+/// reply queued by a handler that ran here goes out on the next turn of the loop, with no
+/// task to wake. Queued frames go first; while a batch is written nothing is read (a client
+/// that stops reading is caught by the heartbeat, and the close ends a stuck write).
 async fn run_session<H: EngineHandler>(
     engine: &Engine<H>,
     session: &Session<H::Connection>,
-    ws: Ws,
+    mut ws: Ws,
 ) {
     let socket = &session.socket;
-    let (sink, stream) = ws.split();
-    let mut writer = tokio::spawn(write_loop(socket.clone(), sink));
-    read_loop(engine, session, stream).await;
-    // The session is over: the writer sends what is still queued and the close frame, but a
-    // client that stopped reading would hold it (and the connection) forever.
-    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
-        .await
-        .is_err()
-    {
+    let mut queue = socket.outbox.lock().await;
+    let closed = socket.closed();
+    tokio::pin!(closed);
+    // After a paced frame nothing is written until this fires.
+    let pause = tokio::time::sleep(std::time::Duration::ZERO);
+    tokio::pin!(pause);
+    let mut paused = false;
+    // Set once the close packet went out: nothing may follow it.
+    let mut close_sent = false;
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut pause, if paused => paused = false,
+            frame = queue.recv(), if !paused => {
+                let Some(frame) = frame else { break };
+                // The close only cuts a write that is stuck (a client that stopped reading);
+                // one that can go on finishes first, the close packet included.
+                let written = tokio::select! {
+                    biased;
+                    written = write_batch(&mut ws, &mut queue, frame) => written,
+                    _ = &mut closed => break,
+                };
+                match written {
+                    Err(()) => {
+                        socket.close(DisconnectReason::TransportClose);
+                        break;
+                    }
+                    Ok(Batch::Closing) => {
+                        close_sent = true;
+                        break;
+                    }
+                    Ok(Batch::Pause(duration)) => {
+                        pause.as_mut().reset(tokio::time::Instant::now() + duration);
+                        paused = true;
+                    }
+                    Ok(Batch::Done) => {}
+                }
+            }
+            message = ws.next() => {
+                if read(engine, session, message).await == Flow::Stop {
+                    break;
+                }
+            }
+            _ = &mut closed => break,
+        }
+    }
+    // The session is over: send what is still queued and the close frame, but a client that
+    // stopped reading must not hold the connection past the grace period.
+    let goodbye = async {
+        while let Some(frame) = queue.try_recv().filter(|_| !close_sent) {
+            let last = frame.is_close();
+            if ws.feed(to_ws_message(frame)).await.is_err() || last {
+                break;
+            }
+        }
+        let frame = match socket.close_reason() {
+            Some(DisconnectReason::TransportError) => Some(protocol_error("protocol error")),
+            _ => None,
+        };
+        let _ = ws.send(WsMessage::Close(frame)).await;
+    };
+    if tokio::time::timeout(CLOSE_GRACE, goodbye).await.is_err() {
         tracing::debug!(sid = %socket.sid(), "client did not take the last frames; dropping it");
-        writer.abort();
     }
 }
 
-async fn read_loop<H: EngineHandler>(
-    engine: &Engine<H>,
-    session: &Session<H::Connection>,
-    mut stream: SplitStream<Ws>,
-) {
-    let socket = &session.socket;
-    let closed = socket.closed();
-    tokio::pin!(closed);
+/// How a batch of queued frames ended.
+enum Batch {
+    /// Written and flushed.
+    Done,
+    /// The last frame asked for a pause before anything else is written.
+    Pause(std::time::Duration),
+    /// The close packet went out: nothing more is written.
+    Closing,
+}
+
+/// Writes `first` and what else is queued now (up to a payload's worth) and flushes once.
+async fn write_batch(ws: &mut Ws, queue: &mut Outbox, first: Frame) -> Result<Batch, ()> {
+    let mut frame = first;
+    let mut written = 1;
     loop {
-        let message = tokio::select! {
-            message = stream.next() => message,
-            _ = &mut closed => return,
-        };
-        let packet = match message {
-            Some(Ok(WsMessage::Text(text))) => {
-                match Packet::decode_text(Str::from_utf8_bytes(text), false) {
-                    Ok(packet) => packet,
-                    Err(err) => {
-                        tracing::debug!(sid = %socket.sid(), %err, "bad websocket packet");
-                        socket.close(DisconnectReason::TransportError);
-                        return;
-                    }
-                }
+        let pause = queue.take_pause();
+        let closing = frame.is_close();
+        ws.feed(to_ws_message(frame)).await.map_err(drop)?;
+        if closing || pause.is_some() || written == MAX_PACKETS {
+            ws.flush().await.map_err(drop)?;
+            return Ok(match pause {
+                _ if closing => Batch::Closing,
+                Some(pause) => Batch::Pause(pause),
+                None => Batch::Done,
+            });
+        }
+        match queue.try_recv() {
+            Some(next) => {
+                frame = next;
+                written += 1;
             }
-            Some(Ok(WsMessage::Binary(data))) => Packet::Binary(data),
-            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => continue,
-            Some(Ok(WsMessage::Close(_))) | None => {
-                socket.close(DisconnectReason::TransportClose);
-                return;
+            None => {
+                ws.flush().await.map_err(drop)?;
+                return Ok(Batch::Done);
             }
-            Some(Err(err)) => {
-                tracing::debug!(sid = %socket.sid(), %err, "websocket error");
-                socket.close(close_reason_for(&err));
-                return;
-            }
-        };
-        if engine.on_packet(session, packet).await == Flow::Stop {
-            return;
         }
     }
+}
+
+/// Handles what the WebSocket read: a packet goes to the engine; the end of the connection,
+/// an error or a bad packet closes the session.
+async fn read<H: EngineHandler>(
+    engine: &Engine<H>,
+    session: &Session<H::Connection>,
+    message: Option<Result<WsMessage, tungstenite::Error>>,
+) -> Flow {
+    let socket = &session.socket;
+    let packet = match message {
+        Some(Ok(WsMessage::Text(text))) => {
+            match Packet::decode_text(Str::from_utf8_bytes(text), false) {
+                Ok(packet) => packet,
+                Err(err) => {
+                    tracing::debug!(sid = %socket.sid(), %err, "bad websocket packet");
+                    socket.close(DisconnectReason::TransportError);
+                    return Flow::Stop;
+                }
+            }
+        }
+        Some(Ok(WsMessage::Binary(data))) => Packet::Binary(data),
+        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {
+            return Flow::Continue;
+        }
+        Some(Ok(WsMessage::Close(_))) | None => {
+            socket.close(DisconnectReason::TransportClose);
+            return Flow::Stop;
+        }
+        Some(Err(err)) => {
+            tracing::debug!(sid = %socket.sid(), %err, "websocket error");
+            socket.close(close_reason_for(&err));
+            return Flow::Stop;
+        }
+    };
+    engine.on_packet(session, packet).await
 }
 
 fn close_reason_for(err: &tungstenite::Error) -> DisconnectReason {
@@ -277,52 +365,6 @@ fn close_reason_for(err: &tungstenite::Error) -> DisconnectReason {
         | tungstenite::Error::Utf8(_) => DisconnectReason::TransportError,
         _ => DisconnectReason::TransportClose,
     }
-}
-
-/// Drains the session's queue into the socket, several frames per flush, until the session
-/// closes; then says goodbye with a close frame.
-async fn write_loop(socket: Arc<Socket>, mut sink: SplitSink<Ws, WsMessage>) {
-    let mut queue = socket.outbox.lock().await;
-    let mut state = socket.watch_state();
-    loop {
-        let frame = tokio::select! {
-            biased;
-            frame = queue.recv() => frame,
-            _ = state.wait_for(|s| *s == TransportState::Closed) => None,
-        };
-        let Some(frame) = frame else { break };
-        let mut pause = queue.take_pause();
-        let mut last_was_close = frame.is_close();
-        let mut result = sink.feed(to_ws_message(frame)).await;
-        for _ in 1..MAX_PACKETS {
-            if result.is_err() || last_was_close || pause.is_some() {
-                break;
-            }
-            match queue.try_recv() {
-                Some(frame) => {
-                    pause = queue.take_pause();
-                    last_was_close = frame.is_close();
-                    result = sink.feed(to_ws_message(frame)).await;
-                }
-                None => break,
-            }
-        }
-        if result.is_err() || sink.flush().await.is_err() {
-            socket.close(DisconnectReason::TransportClose);
-            return;
-        }
-        if last_was_close {
-            break;
-        }
-        if let Some(pause) = pause {
-            tokio::time::sleep(pause).await;
-        }
-    }
-    let frame = match socket.close_reason() {
-        Some(DisconnectReason::TransportError) => Some(protocol_error("protocol error")),
-        _ => None,
-    };
-    let _ = sink.send(WsMessage::Close(frame)).await;
 }
 
 fn protocol_error(reason: &str) -> CloseFrame {
