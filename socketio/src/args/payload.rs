@@ -4,6 +4,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::engineio::packet::Frames;
 use crate::parser::{self, Args, Packet};
 
 /// The arguments of an event or an ack.
@@ -69,6 +70,11 @@ impl Payload {
         } else {
             Packet::binary_event(namespace, args, self.attachments)
         }
+    }
+
+    /// The frames of the ack answering `ack_id`, encoded without building a packet.
+    pub(crate) fn into_ack_frames(self, namespace: &str, ack_id: u64) -> Frames {
+        parser::event_or_ack_frames(true, namespace, Some(ack_id), &self.args, self.attachments)
     }
 
     /// The ack packet answering `ack_id`.

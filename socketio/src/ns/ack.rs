@@ -21,9 +21,9 @@ impl AckSender {
     /// Sends the ack with `args`, typed like an emit's (a tuple for several arguments;
     /// binary attachments included).
     pub fn send(self, args: impl IntoPayload) -> Result<(), EmitError> {
-        let packet = args
+        let frames = args
             .into_payload()?
-            .into_ack(self.socket.namespace(), self.ack_id);
-        Ok(self.socket.send_packet(packet)?)
+            .into_ack_frames(self.socket.namespace(), self.ack_id);
+        Ok(self.socket.send_frames(&frames)?)
     }
 }

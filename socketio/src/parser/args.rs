@@ -33,17 +33,28 @@ pub struct Args {
     /// Arguments held as values: all of them when `raw` is `None`, otherwise the ones
     /// before the raw tail.
     values: Vec<Value>,
-    /// Arguments after `values` that are still the client's JSON text.
-    raw: Option<RawTail>,
-    /// `values` followed by the raw tail parsed, for reading through `&self`.
-    parsed: OnceLock<Vec<Value>>,
+    /// Arguments after `values` that are still the client's JSON text. Boxed: payloads move
+    /// through several futures on their way, and this keeps them small.
+    raw: Option<Box<RawTail>>,
 }
 
 /// Arguments as JSON text: slices of one received frame, each checked to be valid JSON.
-#[derive(Clone)]
 struct RawTail {
     text: Str,
     spans: Vec<Range<usize>>,
+    /// The values before the tail followed by the tail parsed, for reading through `&self`.
+    parsed: OnceLock<Vec<Value>>,
+}
+
+impl Clone for RawTail {
+    fn clone(&self) -> Self {
+        RawTail {
+            text: self.text.clone(),
+            spans: self.spans.clone(),
+            // A copy parses again if it is read; most copies are not.
+            parsed: OnceLock::new(),
+        }
+    }
 }
 
 impl RawTail {
@@ -58,11 +69,16 @@ impl RawTail {
     }
 
     fn parse(&self, index: usize) -> Value {
+        let Some(json) = self.get(index) else {
+            return Value::Null;
+        };
+        // A string without escapes (an event name, usually) needs no parser.
+        if let Some(text) = super::parse::plain_string(json) {
+            return Value::String(text.to_owned());
+        }
         // Each span was checked to be one JSON value when it was received, so this does not
         // fail; `Null` would stand for a span that broke that promise.
-        self.get(index)
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or(Value::Null)
+        serde_json::from_str(json).unwrap_or(Value::Null)
     }
 }
 
@@ -73,8 +89,11 @@ impl Args {
     pub(crate) fn from_raw(values: Vec<Value>, text: Str, spans: Vec<Range<usize>>) -> Args {
         Args {
             values,
-            raw: Some(RawTail { text, spans }),
-            parsed: OnceLock::new(),
+            raw: Some(Box::new(RawTail {
+                text,
+                spans,
+                parsed: OnceLock::new(),
+            })),
         }
     }
 
@@ -85,13 +104,20 @@ impl Args {
 
     /// Puts `value` first, without parsing the others.
     pub(crate) fn prepend(&mut self, value: Value) {
-        self.parsed = OnceLock::new();
+        self.forget_parsed();
         self.values.insert(0, value);
+    }
+
+    /// Drops the parsed copy, which no longer matches once the arguments change.
+    fn forget_parsed(&mut self) {
+        if let Some(raw) = &mut self.raw {
+            raw.parsed = OnceLock::new();
+        }
     }
 
     /// Removes and returns the first argument, parsing only that one.
     pub(crate) fn take_first(&mut self) -> Option<Value> {
-        self.parsed = OnceLock::new();
+        self.forget_parsed();
         if !self.values.is_empty() {
             return Some(self.values.remove(0));
         }
@@ -132,13 +158,12 @@ impl Args {
     }
 
     fn values_mut(&mut self) -> &mut Vec<Value> {
-        if let Some(raw) = self.raw.take() {
-            match self.parsed.take() {
+        if let Some(mut raw) = self.raw.take() {
+            match raw.parsed.take() {
                 Some(all) => self.values = all,
                 None => self.values.extend(raw.parse_all()),
             }
         }
-        self.parsed = OnceLock::new();
         &mut self.values
     }
 }
@@ -149,7 +174,7 @@ impl Deref for Args {
     fn deref(&self) -> &Vec<Value> {
         match &self.raw {
             None => &self.values,
-            Some(raw) => self.parsed.get_or_init(|| {
+            Some(raw) => raw.parsed.get_or_init(|| {
                 let mut all = Vec::with_capacity(self.count());
                 all.extend(self.values.iter().cloned());
                 all.extend(raw.parse_all());
@@ -170,8 +195,6 @@ impl Clone for Args {
         Args {
             values: self.values.clone(),
             raw: self.raw.clone(),
-            // A copy parses again if it is read; most copies are not.
-            parsed: OnceLock::new(),
         }
     }
 }
@@ -232,11 +255,7 @@ impl<'de> serde::Deserialize<'de> for Args {
 
 impl From<Vec<Value>> for Args {
     fn from(values: Vec<Value>) -> Self {
-        Args {
-            values,
-            raw: None,
-            parsed: OnceLock::new(),
-        }
+        Args { values, raw: None }
     }
 }
 

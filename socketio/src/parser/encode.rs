@@ -3,7 +3,8 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::packet::{Packet, PacketData, ROOT_NAMESPACE};
+use super::args::Args;
+use super::packet::{Packet, PacketData, PacketKind, ROOT_NAMESPACE};
 use crate::engineio::Str;
 use crate::engineio::packet::{Frame, Frames};
 
@@ -62,19 +63,14 @@ impl Packet {
     /// Appends the text form to `out` and returns it. JSON goes through serde_json's writer
     /// straight into the bytes: its `Display` would pass every fragment through `fmt`.
     fn text_bytes(&self, mut out: Vec<u8>) -> Vec<u8> {
-        out.push(self.kind().digit());
-        let attachments = self.attachments();
-        if !attachments.is_empty() {
-            push_decimal(&mut out, attachments.len() as u64);
-            out.push(b'-');
-        }
-        if !self.namespace.is_empty() && self.namespace != ROOT_NAMESPACE {
-            out.extend_from_slice(self.namespace.as_bytes());
-            out.push(b',');
-        }
-        if let Some(id) = self.ack_id {
-            push_decimal(&mut out, id);
-        }
+        let attachments = self.attachments().len();
+        write_head(
+            &mut out,
+            self.kind(),
+            attachments,
+            &self.namespace,
+            self.ack_id,
+        );
         match &self.data {
             PacketData::Connect(Some(value)) | PacketData::ConnectError(value) => {
                 write_json(&mut out, value);
@@ -88,6 +84,66 @@ impl Packet {
         }
         out
     }
+}
+
+/// `<type>[<count>-][<namespace>,][<ack id>]`, what comes before a packet's JSON.
+fn write_head(
+    out: &mut Vec<u8>,
+    kind: PacketKind,
+    attachments: usize,
+    namespace: &str,
+    ack_id: Option<u64>,
+) {
+    out.push(kind.digit());
+    if attachments > 0 {
+        push_decimal(out, attachments as u64);
+        out.push(b'-');
+    }
+    if !namespace.is_empty() && namespace != ROOT_NAMESPACE {
+        out.extend_from_slice(namespace.as_bytes());
+        out.push(b',');
+    }
+    if let Some(id) = ack_id {
+        push_decimal(out, id);
+    }
+}
+
+/// The frames of an event (`ack_id` asks for an ack) or, with `is_ack`, of the ack answering
+/// `ack_id`, written from their parts: no [`Packet`] is built, so the namespace is not
+/// copied into one.
+pub(crate) fn event_or_ack_frames(
+    is_ack: bool,
+    namespace: &str,
+    ack_id: Option<u64>,
+    args: &Args,
+    attachments: Vec<Bytes>,
+) -> Frames {
+    let kind = match (is_ack, attachments.is_empty()) {
+        (false, true) => PacketKind::Event,
+        (false, false) => PacketKind::BinaryEvent,
+        (true, true) => PacketKind::Ack,
+        (true, false) => PacketKind::BinaryAck,
+    };
+    let mut text = Vec::with_capacity(1 + 64 + namespace.len());
+    text.push(b'4');
+    write_head(&mut text, kind, attachments.len(), namespace, ack_id);
+    text.push(b'[');
+    args.write_json(&mut text);
+    text.push(b']');
+    frames_of(text, attachments)
+}
+
+/// The message frame `text` (its Engine.IO prefix included), then one binary frame per
+/// attachment.
+fn frames_of(text: Vec<u8>, attachments: Vec<Bytes>) -> Frames {
+    let head = Frame::Text(Str::from(into_string(text)));
+    if attachments.is_empty() {
+        return Frames::One(head);
+    }
+    let frames: Vec<Frame> = std::iter::once(head)
+        .chain(attachments.into_iter().map(Frame::Binary))
+        .collect();
+    Frames::Group(frames.into())
 }
 
 /// Compact JSON appended to `out`. Writing a `Value` into a `Vec` cannot fail: its map keys
@@ -125,17 +181,10 @@ impl Packet {
         let mut text = Vec::with_capacity(1 + self.text_capacity());
         text.push(b'4');
         let text = self.text_bytes(text);
-        let head = Frame::Text(Str::from(into_string(text)));
         let attachments = self
             .attachments_mut()
             .map(std::mem::take)
             .unwrap_or_default();
-        if attachments.is_empty() {
-            return Frames::One(head);
-        }
-        let frames: Vec<Frame> = std::iter::once(head)
-            .chain(attachments.into_iter().map(Frame::Binary))
-            .collect();
-        Frames::Group(frames.into())
+        frames_of(text, attachments)
     }
 }

@@ -51,6 +51,7 @@ pub use args::Args;
 pub use binary::{attach, placeholder, placeholder_index, replace_placeholders};
 pub use decode::{DecodeStatus, Decoder};
 pub use encode::Encoded;
+pub(crate) use encode::event_or_ack_frames;
 pub use error::ParseError;
 pub use limits::ParserLimits;
 pub use packet::{

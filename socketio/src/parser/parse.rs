@@ -7,9 +7,9 @@ use super::binary::check_placeholders;
 use super::depth::check_depth;
 use super::error::ParseError;
 use super::limits::ParserLimits;
-use super::packet::{Packet, PacketData, PacketKind, ROOT_NAMESPACE};
+use super::packet::{Packet, PacketData, PacketKind, ROOT_NAMESPACE, is_reserved_event};
 use super::scan::plain_array;
-use super::validate::{check_ack_id, check_event_name, packet_data};
+use super::validate::{check_ack_id, packet_data};
 use crate::engineio::Str;
 
 /// A decoded text frame and the number of binary frames that must follow.
@@ -166,34 +166,33 @@ fn ack_id<'a>(input: &'a str, limits: &ParserLimits) -> Result<(Option<u64>, &'a
     Ok((Some(value), &input[id.len()..]))
 }
 
-/// The arguments of a plain event as slices of `shared`, checked to be JSON, with only the
-/// event name parsed (and checked). `None` when the full parse must decide (see
-/// [`plain_array`]); `rest` is a slice of `shared`.
+/// The arguments of a plain event as slices of `shared`, checked to be JSON, the event name
+/// included (checked, not parsed). `None` when the full parse must decide (see
+/// [`plain_array`], and names that are neither a plain string nor a number); `rest` is a
+/// slice of `shared`.
 fn raw_event_args(shared: &Str, rest: &str, max_depth: usize) -> Option<Result<Args, ParseError>> {
     let mut spans = plain_array(rest, max_depth)?;
-    if spans.is_empty() {
-        return None;
-    }
-    let first = spans.remove(0);
-    let name = event_name(&rest[first])?;
-    let head = vec![name];
-    if let Err(error) = check_event_name(PacketKind::Event, &head) {
-        return Some(Err(error));
+    let name = &rest[spans.first()?.clone()];
+    match name.as_bytes().first()? {
+        b'"' => {
+            let name = plain_string(name)?;
+            if is_reserved_event(name) {
+                return Some(Err(ParseError::ReservedEventName(name.to_owned())));
+            }
+        }
+        b'-' | b'0'..=b'9' => {}
+        _ => return None,
     }
     let offset = rest.as_ptr() as usize - shared.as_str().as_ptr() as usize;
     for span in &mut spans {
         *span = span.start + offset..span.end + offset;
     }
-    Some(Ok(Args::from_raw(head, shared.clone(), spans)))
+    Some(Ok(Args::from_raw(Vec::new(), shared.clone(), spans)))
 }
 
-/// The event name element as a value; a string without escapes is taken as it is.
-fn event_name(json: &str) -> Option<Value> {
-    match json
-        .strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-    {
-        Some(name) if !name.contains('\\') => Some(Value::String(name.to_owned())),
-        _ => serde_json::from_str(json).ok(),
-    }
+/// The text of a JSON string without escapes (`None` for other JSON).
+pub(crate) fn plain_string(json: &str) -> Option<&str> {
+    json.strip_prefix('"')?
+        .strip_suffix('"')
+        .filter(|text| !text.contains('\\'))
 }

@@ -133,14 +133,18 @@ fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
     let start = at + 1;
     let mut at = start;
     loop {
-        match *bytes.get(at)? {
+        // Plain characters run up to a quote, a backslash or a control character.
+        at += bytes
+            .get(at..)?
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
+        match bytes[at] {
             b'"' => break,
             b'\\' => match *bytes.get(at + 1)? {
                 b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
                 _ => return None,
             },
-            0..=0x1f => return None,
-            _ => at += 1,
+            _ => return None,
         }
     }
     (&bytes[start..at] != PLACEHOLDER).then_some(at + 1)

@@ -44,7 +44,7 @@ pub(crate) fn packet_data(
 }
 
 /// The first argument must be a string that is not reserved, or a number.
-pub(crate) fn check_event_name(kind: PacketKind, args: &[Value]) -> Result<(), ParseError> {
+fn check_event_name(kind: PacketKind, args: &[Value]) -> Result<(), ParseError> {
     match args.first() {
         None => Err(invalid(kind, "event array is empty")),
         Some(Value::String(name)) if is_reserved_event(name) => {
