@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 
 use super::config::TransportKind;
 use super::engine::Engine;
@@ -257,10 +257,20 @@ where
     }
 }
 
+/// The request as the session keeps it. Headers and URI are copied, not cloned: hyper's
+/// values are slices of the connection's read buffer (8 KiB), which a clone would keep alive
+/// for as long as the session lasts.
 fn handshake_of<B>(request: &Request<B>) -> Handshake {
+    let mut headers = HeaderMap::with_capacity(request.headers().len());
+    for (name, value) in request.headers() {
+        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        headers.append(name.clone(), copy);
+    }
+    let uri = Uri::try_from(request.uri().to_string()).unwrap_or_else(|_| request.uri().clone());
     Handshake {
-        headers: request.headers().clone(),
-        uri: request.uri().clone(),
+        headers,
+        uri,
         remote_addr: request
             .extensions()
             .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -277,5 +287,44 @@ fn set_cookie<H: EngineHandler>(
     let cookie = engine.config.cookie.as_ref();
     if let Some(value) = cookie.and_then(|c| c.header_value(socket.sid().as_str())) {
         response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// hyper hands over header values and the URI as slices of the connection's read buffer;
+    /// the session's copy must point elsewhere, or it would keep that buffer alive.
+    #[test]
+    fn the_handshake_keeps_copies_not_slices_of_the_read_buffer() {
+        let buffer = Bytes::from_static(
+            b"/socket.io/?EIO=4&transport=websocket&token=abc|Bearer secret|x-trace-1",
+        );
+        let within = |bytes: &[u8]| {
+            let start = buffer.as_ptr() as usize;
+            let at = bytes.as_ptr() as usize;
+            at >= start && at < start + buffer.len()
+        };
+        let uri = Uri::from_maybe_shared(buffer.slice(0..47)).unwrap();
+        let mut auth = HeaderValue::from_maybe_shared(buffer.slice(48..61)).unwrap();
+        auth.set_sensitive(true);
+        let request = Request::builder()
+            .uri(uri)
+            .header(header::AUTHORIZATION, auth)
+            .header("x-trace", HeaderValue::from_maybe_shared(buffer.slice(62..)).unwrap())
+            .body(())
+            .unwrap();
+        assert!(within(request.headers()[header::AUTHORIZATION].as_bytes()));
+
+        let handshake = handshake_of(&request);
+        assert_eq!(handshake.uri, *request.uri());
+        assert_eq!(handshake.headers, *request.headers());
+        assert!(handshake.headers[header::AUTHORIZATION].is_sensitive());
+        for value in handshake.headers.values() {
+            assert!(!within(value.as_bytes()), "{value:?} still points into the buffer");
+        }
+        let query = handshake.uri.query().unwrap_or_default();
+        assert!(!within(query.as_bytes()), "the URI still points into the buffer");
     }
 }
