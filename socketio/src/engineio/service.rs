@@ -312,7 +312,10 @@ mod tests {
         let request = Request::builder()
             .uri(uri)
             .header(header::AUTHORIZATION, auth)
-            .header("x-trace", HeaderValue::from_maybe_shared(buffer.slice(62..)).unwrap())
+            .header(
+                "x-trace",
+                HeaderValue::from_maybe_shared(buffer.slice(62..)).unwrap(),
+            )
             .body(())
             .unwrap();
         assert!(within(request.headers()[header::AUTHORIZATION].as_bytes()));
@@ -322,9 +325,15 @@ mod tests {
         assert_eq!(handshake.headers, *request.headers());
         assert!(handshake.headers[header::AUTHORIZATION].is_sensitive());
         for value in handshake.headers.values() {
-            assert!(!within(value.as_bytes()), "{value:?} still points into the buffer");
+            assert!(
+                !within(value.as_bytes()),
+                "{value:?} still points into the buffer"
+            );
         }
         let query = handshake.uri.query().unwrap_or_default();
-        assert!(!within(query.as_bytes()), "the URI still points into the buffer");
+        assert!(
+            !within(query.as_bytes()),
+            "the URI still points into the buffer"
+        );
     }
 }
