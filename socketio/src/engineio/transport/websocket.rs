@@ -1,6 +1,7 @@
 //! WebSocket: sessions opened directly and the upgrade of polling sessions
 //! (`2probe` → `3probe`, then `5`). One Engine.IO packet per frame.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -214,17 +215,22 @@ async fn run_session<H: EngineHandler>(
     let mut queue = socket.outbox.lock().await;
     let closed = socket.closed();
     tokio::pin!(closed);
-    // After a paced frame nothing is written until this fires.
-    let pause = tokio::time::sleep(std::time::Duration::ZERO);
-    tokio::pin!(pause);
-    let mut paused = false;
+    // After a paced frame nothing is written until this fires. Boxed and made only when
+    // needed (rarely): every idle session's task would carry a timer otherwise.
+    let mut pause: Option<Pin<Box<tokio::time::Sleep>>> = None;
     // Set once the close packet went out: nothing may follow it.
     let mut close_sent = false;
     loop {
         tokio::select! {
             biased;
-            () = &mut pause, if paused => paused = false,
-            frame = queue.recv(), if !paused => {
+            () = async {
+                if let Some(pause) = pause.as_mut() {
+                    pause.await;
+                }
+            }, if pause.is_some() => {
+                pause = None;
+            }
+            frame = queue.recv(), if pause.is_none() => {
                 let Some(frame) = frame else { break };
                 // The close only cuts a write that is stuck (a client that stopped reading);
                 // one that can go on finishes first, the close packet included.
@@ -242,15 +248,14 @@ async fn run_session<H: EngineHandler>(
                         close_sent = true;
                         break;
                     }
-                    Ok(Batch::Pause(duration)) => {
-                        pause.as_mut().reset(tokio::time::Instant::now() + duration);
-                        paused = true;
-                    }
+                    Ok(Batch::Pause(duration)) => pause = Some(Box::pin(tokio::time::sleep(duration))),
                     Ok(Batch::Done) => {}
                 }
             }
             message = ws.next() => {
-                if read(engine, session, message).await == Flow::Stop {
+                // Boxed: what a packet's handling holds while it runs would otherwise be part
+                // of every idle session's task.
+                if Box::pin(read(engine, session, message)).await == Flow::Stop {
                     break;
                 }
             }
