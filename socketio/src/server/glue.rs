@@ -1,7 +1,7 @@
 //! The Engine.IO → Socket.IO glue: decodes packets of each connection, connects namespaces,
 //! and runs that connection's handlers in order.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,7 +72,7 @@ enum Inbound {
 /// [`SocketIoHandler`]. Opaque; only the engine holds it.
 pub struct SocketIoConnection {
     decoder: Mutex<Decoder>,
-    sockets: Mutex<HashMap<String, Arc<Socket>>>,
+    sockets: Mutex<Sockets>,
     turns: Mutex<Turns>,
     /// Woken when the queue has room again, for a reader that found it full.
     room: Notify,
@@ -95,6 +95,38 @@ struct Turns {
     closed: bool,
 }
 
+/// A connection's sockets, one per namespace it joined. A client joins a few namespaces at
+/// most, so a list beats a hash map: a lookup per event compares a short name or two.
+#[derive(Default)]
+struct Sockets(Vec<(String, Arc<Socket>)>);
+
+impl Sockets {
+    fn get(&self, namespace: &str) -> Option<Arc<Socket>> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == namespace)
+            .map(|(_, socket)| socket.clone())
+    }
+
+    fn insert(&mut self, namespace: String, socket: Arc<Socket>) {
+        self.remove(&namespace);
+        self.0.push((namespace, socket));
+    }
+
+    fn remove(&mut self, namespace: &str) -> Option<Arc<Socket>> {
+        let index = self.0.iter().position(|(name, _)| name == namespace)?;
+        Some(self.0.swap_remove(index).1)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Arc<Socket>> {
+        self.0.iter().map(|(_, socket)| socket)
+    }
+
+    fn take_all(&mut self) -> Vec<Arc<Socket>> {
+        self.0.drain(..).map(|(_, socket)| socket).collect()
+    }
+}
+
 /// Where a packet's handlers run: what they need, owned, so that a run that has to wait can
 /// move to a task of its own.
 #[derive(Clone)]
@@ -106,7 +138,7 @@ struct Runner {
 
 impl SocketIoConnection {
     fn socket(&self, namespace: &str) -> Option<Arc<Socket>> {
-        lock(&self.sockets).get(namespace).cloned()
+        lock(&self.sockets).get(namespace)
     }
 
     /// Takes the next queued packet, or gives the turn back when there is none.
@@ -238,7 +270,7 @@ impl EngineHandler for SocketIoHandler {
     ) -> Result<Arc<SocketIoConnection>, ConnectRejection> {
         let conn = Arc::new(SocketIoConnection {
             decoder: Mutex::new(Decoder::with_limits(*self.namespaces.parser_limits())),
-            sockets: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(Sockets::default()),
             turns: Mutex::new(Turns::default()),
             room: Notify::new(),
             parse_error: AtomicBool::new(false),
@@ -317,7 +349,7 @@ impl EngineHandler for SocketIoHandler {
             socket_reason(reason)
         };
         // Replies this connection will never send: handlers waiting for them stop now.
-        for socket in lock(&conn.sockets).values() {
+        for socket in lock(&conn.sockets).iter() {
             socket.abandon_acks();
         }
         // The sockets close after the packets that arrived before the end (a client's
@@ -361,7 +393,7 @@ impl SocketIoHandler {
 
 /// Closes every socket of a connection that ended.
 async fn close_all(conn: &SocketIoConnection, reason: DisconnectReason) {
-    let sockets: Vec<Arc<Socket>> = lock(&conn.sockets).drain().map(|(_, s)| s).collect();
+    let sockets = lock(&conn.sockets).take_all();
     for socket in sockets {
         socket.close(reason).await;
     }
@@ -426,6 +458,7 @@ async fn connect(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
     use std::sync::atomic::AtomicUsize;
     use std::task::{Context, Wake, Waker};
 
@@ -462,7 +495,7 @@ mod tests {
             engine: engineio::Socket::new(engineio::TransportKind::WebSocket, handshake, 16),
             conn: Arc::new(SocketIoConnection {
                 decoder: Mutex::new(Decoder::new()),
-                sockets: Mutex::new(HashMap::new()),
+                sockets: Mutex::new(Sockets::default()),
                 turns: Mutex::new(Turns::default()),
                 room: Notify::new(),
                 parse_error: AtomicBool::new(false),
