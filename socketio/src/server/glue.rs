@@ -1,7 +1,7 @@
 //! The Engine.IO → Socket.IO glue: decodes packets of each connection, connects namespaces,
 //! and runs that connection's handlers in order.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,41 +95,34 @@ struct Turns {
     closed: bool,
 }
 
-/// A connection's sockets, one per namespace it joined. A client joins a few namespaces at
-/// most, so a list beats a hash map: a lookup per event compares a short name or two.
+/// A connection's sockets, one per namespace it joined. Hashed with SipHash: the names come
+/// from the client, and with a dynamic namespace it may join as many as it likes.
 #[derive(Default)]
-struct Sockets(Vec<(String, Arc<Socket>)>);
+struct Sockets(HashMap<String, Arc<Socket>>);
 
 impl Sockets {
     fn get(&self, namespace: &str) -> Option<Arc<Socket>> {
-        self.0
-            .iter()
-            .find(|(name, _)| name == namespace)
-            .map(|(_, socket)| socket.clone())
+        self.0.get(namespace).cloned()
     }
 
     fn insert(&mut self, namespace: String, socket: Arc<Socket>) {
-        self.remove(&namespace);
-        self.0.push((namespace, socket));
+        self.0.insert(namespace, socket);
     }
 
     fn remove(&mut self, namespace: &str) -> Option<Arc<Socket>> {
-        let index = self.0.iter().position(|(name, _)| name == namespace)?;
-        Some(self.0.swap_remove(index).1)
+        self.0.remove(namespace)
     }
 
     fn iter(&self) -> impl Iterator<Item = &Arc<Socket>> {
-        self.0.iter().map(|(_, socket)| socket)
+        self.0.values()
     }
 
     fn take_all(&mut self) -> Vec<Arc<Socket>> {
-        self.0.drain(..).map(|(_, socket)| socket).collect()
+        self.0.drain().map(|(_, socket)| socket).collect()
     }
 }
 
-/// Where a packet's handlers run: what they need, owned, so that a run that has to wait can
-/// move to a task of its own.
-#[derive(Clone)]
+/// What the task a waiting packet moved to needs to go on with the queue.
 struct Runner {
     namespaces: Arc<Namespaces>,
     engine: Arc<engineio::Socket>,
@@ -158,21 +151,26 @@ impl SocketIoConnection {
     }
 }
 
-impl Runner {
+impl SocketIoHandler {
     /// Hands `item` over: queued behind the running ones, or run now when none runs. Waits
     /// while the queue is full, so a client that floods the server is slowed down instead of
     /// growing memory.
-    async fn submit(self, item: Inbound) {
+    async fn submit(
+        &self,
+        engine: &Arc<engineio::Socket>,
+        conn: &Arc<SocketIoConnection>,
+        item: Inbound,
+    ) {
         // Registered for a wake-up only once the queue was found full (the rare case).
         let mut waiting_for_room = false;
         loop {
-            let room = self.conn.room.notified();
+            let room = conn.room.notified();
             tokio::pin!(room);
             if waiting_for_room {
                 room.as_mut().enable();
             }
             {
-                let mut turns = lock(&self.conn.turns);
+                let mut turns = lock(&conn.turns);
                 if turns.closed {
                     return;
                 }
@@ -192,61 +190,84 @@ impl Runner {
             // Full: look again once registered, so that room made meanwhile is not missed.
             waiting_for_room = true;
         }
-        self.run_from(item).await;
+        self.run_from(engine, conn, item).await;
     }
 
     /// Runs `item` and the queue behind it here while each finishes at once; moves to a task
-    /// of its own at the first that waits. The caller holds the turn.
-    async fn run_from(self, item: Inbound) {
+    /// of its own at the first that waits. The caller holds the turn. Nothing is cloned for a
+    /// packet that finishes here but what its own handling needs.
+    async fn run_from(
+        &self,
+        engine: &Arc<engineio::Socket>,
+        conn: &Arc<SocketIoConnection>,
+        item: Inbound,
+    ) {
         let mut next = Some(item);
         while let Some(item) = next {
-            let mut run: Pin<Box<dyn Future<Output = ()> + Send>> =
-                Box::pin(self.clone().run(item));
+            let mut run = handling(&self.namespaces, engine, conn, item);
             let first = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
             if first.is_pending() {
+                let runner = Runner {
+                    namespaces: self.namespaces.clone(),
+                    engine: engine.clone(),
+                    conn: conn.clone(),
+                };
                 tokio::spawn(async move {
                     run.await;
-                    self.run_rest().await;
+                    runner.run_rest().await;
                 });
                 return;
             }
-            next = self.conn.next_turn();
+            next = conn.next_turn();
         }
     }
+}
 
+impl Runner {
     /// The rest of the queue, in the task a waiting packet moved to.
     async fn run_rest(self) {
         while let Some(item) = self.conn.next_turn() {
-            self.clone().run(item).await;
+            handling(&self.namespaces, &self.engine, &self.conn, item).await;
         }
     }
+}
 
-    async fn run(self, item: Inbound) {
-        let Runner {
-            namespaces,
-            engine,
-            conn,
-        } = self;
-        match item {
-            Inbound::Connect { namespace, auth } => {
-                connect(&namespaces, &engine, &conn, namespace, auth).await;
-            }
-            Inbound::Event {
-                namespace,
-                payload,
-                ack_id,
-            } => {
-                if let Some(socket) = conn.socket(&namespace) {
+/// The handling of one packet, as a future that owns what it needs, so that it can move to a
+/// task of its own if it has to wait.
+fn handling(
+    namespaces: &Arc<Namespaces>,
+    engine: &Arc<engineio::Socket>,
+    conn: &Arc<SocketIoConnection>,
+    item: Inbound,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    match item {
+        Inbound::Connect { namespace, auth } => {
+            let (namespaces, engine, conn) = (namespaces.clone(), engine.clone(), conn.clone());
+            Box::pin(async move { connect(&namespaces, &engine, &conn, namespace, auth).await })
+        }
+        Inbound::Event {
+            namespace,
+            payload,
+            ack_id,
+        } => {
+            let socket = conn.socket(&namespace);
+            Box::pin(async move {
+                if let Some(socket) = socket {
                     socket.ns().dispatch(&socket, payload, ack_id).await;
                 }
-            }
-            Inbound::Disconnect { namespace } => {
-                let socket = lock(&conn.sockets).remove(&namespace);
+            })
+        }
+        Inbound::Disconnect { namespace } => {
+            let socket = lock(&conn.sockets).remove(&namespace);
+            Box::pin(async move {
                 if let Some(socket) = socket {
                     socket.close(DisconnectReason::ClientDisconnect).await;
                 }
-            }
-            Inbound::Closed { reason } => close_all(&conn, reason).await,
+            })
+        }
+        Inbound::Closed { reason } => {
+            let conn = conn.clone();
+            Box::pin(async move { close_all(&conn, reason).await })
         }
     }
 }
@@ -314,8 +335,8 @@ impl EngineHandler for SocketIoHandler {
                 }
             }
             PacketData::Connect(auth) => {
-                let item = Inbound::Connect { namespace, auth };
-                self.runner(engine, conn).submit(item).await;
+                self.submit(engine, conn, Inbound::Connect { namespace, auth })
+                    .await;
             }
             PacketData::Event { args, attachments } => {
                 let payload = Payload { args, attachments };
@@ -324,11 +345,11 @@ impl EngineHandler for SocketIoHandler {
                     payload,
                     ack_id,
                 };
-                self.runner(engine, conn).submit(item).await;
+                self.submit(engine, conn, item).await;
             }
             PacketData::Disconnect => {
-                let item = Inbound::Disconnect { namespace };
-                self.runner(engine, conn).submit(item).await;
+                self.submit(engine, conn, Inbound::Disconnect { namespace })
+                    .await;
             }
             PacketData::ConnectError(_) => {
                 conn.parse_error.store(true, Ordering::Release);
@@ -369,7 +390,7 @@ impl EngineHandler for SocketIoHandler {
         // A reader waiting for room gives up now that the connection is closed.
         conn.room.notify_waiters();
         if let Some(closing) = run_now {
-            self.runner(engine, conn).run_from(closing).await;
+            self.run_from(engine, conn, closing).await;
             return;
         }
         // A handler that does not finish must not keep the connection's sockets open.
@@ -378,16 +399,6 @@ impl EngineHandler for SocketIoHandler {
             tokio::time::sleep(CLOSE_GRACE).await;
             close_all(&conn, reason).await;
         });
-    }
-}
-
-impl SocketIoHandler {
-    fn runner(&self, engine: &Arc<engineio::Socket>, conn: &Arc<SocketIoConnection>) -> Runner {
-        Runner {
-            namespaces: self.namespaces.clone(),
-            engine: engine.clone(),
-            conn: conn.clone(),
-        }
     }
 }
 
@@ -458,7 +469,6 @@ async fn connect(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::sync::atomic::AtomicUsize;
     use std::task::{Context, Wake, Waker};
 
@@ -476,7 +486,12 @@ mod tests {
         }
     }
 
-    fn runner() -> Runner {
+    /// A server handler, an engine session and its connection, without any transport.
+    fn connection() -> (
+        SocketIoHandler,
+        Arc<engineio::Socket>,
+        Arc<SocketIoConnection>,
+    ) {
         let namespaces = Namespaces::new(
             HashMap::new(),
             Vec::new(),
@@ -490,17 +505,18 @@ mod tests {
             remote_addr: None,
             issued_at: std::time::SystemTime::now(),
         };
-        Runner {
-            namespaces: Arc::new(namespaces),
-            engine: engineio::Socket::new(engineio::TransportKind::WebSocket, handshake, 16),
-            conn: Arc::new(SocketIoConnection {
-                decoder: Mutex::new(Decoder::new()),
-                sockets: Mutex::new(Sockets::default()),
-                turns: Mutex::new(Turns::default()),
-                room: Notify::new(),
-                parse_error: AtomicBool::new(false),
-            }),
-        }
+        let conn = Arc::new(SocketIoConnection {
+            decoder: Mutex::new(Decoder::new()),
+            sockets: Mutex::new(Sockets::default()),
+            turns: Mutex::new(Turns::default()),
+            room: Notify::new(),
+            parse_error: AtomicBool::new(false),
+        });
+        (
+            SocketIoHandler::new(Arc::new(namespaces)),
+            engineio::Socket::new(engineio::TransportKind::WebSocket, handshake, 16),
+            conn,
+        )
     }
 
     fn packet() -> Inbound {
@@ -513,26 +529,26 @@ mod tests {
     /// goes on (woken) as soon as the running handler takes the next packet.
     #[test]
     fn a_full_queue_holds_the_reader_until_a_packet_is_taken() {
-        let runner = runner();
-        lock(&runner.conn.turns).running = true;
+        let (handler, engine, conn) = connection();
+        lock(&conn.turns).running = true;
         let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
         let waker = Waker::from(wakes.clone());
         let mut cx = Context::from_waker(&waker);
         for _ in 0..INBOUND_CAPACITY {
-            let mut queued = Box::pin(runner.clone().submit(packet()));
+            let mut queued = Box::pin(handler.submit(&engine, &conn, packet()));
             assert!(queued.as_mut().poll(&mut cx).is_ready());
         }
-        let mut held = Box::pin(runner.clone().submit(packet()));
+        let mut held = Box::pin(handler.submit(&engine, &conn, packet()));
         assert!(
             held.as_mut().poll(&mut cx).is_pending(),
             "a full queue holds it"
         );
-        assert_eq!(lock(&runner.conn.turns).queue.len(), INBOUND_CAPACITY);
+        assert_eq!(lock(&conn.turns).queue.len(), INBOUND_CAPACITY);
         assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
 
-        assert!(runner.conn.next_turn().is_some());
+        assert!(conn.next_turn().is_some());
         assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "taking one wakes it");
         assert!(held.as_mut().poll(&mut cx).is_ready());
-        assert_eq!(lock(&runner.conn.turns).queue.len(), INBOUND_CAPACITY);
+        assert_eq!(lock(&conn.turns).queue.len(), INBOUND_CAPACITY);
     }
 }

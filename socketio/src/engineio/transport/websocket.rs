@@ -265,6 +265,7 @@ async fn run_session<H: EngineHandler>(
     // The session is over: send what is still queued and the close frame, but a client that
     // stopped reading must not hold the connection past the grace period.
     let goodbye = async {
+        // Nothing may follow a close packet that went out already.
         while let Some(frame) = queue.try_recv().filter(|_| !close_sent) {
             let last = frame.is_close();
             if ws.feed(to_ws_message(frame)).await.is_err() || last {
