@@ -8,11 +8,12 @@
 //! came. Reading the arguments as values (through `Deref`) parses them then, once.
 
 use std::fmt;
-use std::ops::{Deref, DerefMut, Range};
+use std::ops::{Deref, DerefMut};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use super::scan::Spans;
 use crate::engineio::Str;
 
 /// The arguments of an event or ack: a `Vec<Value>` to read and change (it derefs to one),
@@ -41,7 +42,7 @@ pub struct Args {
 /// Arguments as JSON text: slices of one received frame, each checked to be valid JSON.
 struct RawTail {
     text: Str,
-    spans: Vec<Range<usize>>,
+    spans: Spans,
     /// The values before the tail followed by the tail parsed, for reading through `&self`.
     parsed: OnceLock<Vec<Value>>,
 }
@@ -86,7 +87,7 @@ impl Args {
     /// Arguments that are `values` followed by the JSON values at `spans` of `text`. Every
     /// span must hold exactly one valid JSON value; the parser checks that before it calls
     /// this.
-    pub(crate) fn from_raw(values: Vec<Value>, text: Str, spans: Vec<Range<usize>>) -> Args {
+    pub(crate) fn from_raw(values: Vec<Value>, text: Str, spans: Spans) -> Args {
         Args {
             values,
             raw: Some(Box::new(RawTail {
