@@ -10,10 +10,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::{HeaderMap, Uri};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use super::config::TransportKind;
-use super::outbox::{Outbound, Outbox};
+use super::outbox::{Outbound, Outbox, Queue};
 use super::packet::Frame;
 use super::session::SessionStore;
 use super::str::Str;
@@ -221,7 +221,7 @@ pub(crate) enum TransportState {
 pub struct Socket {
     sid: Sid,
     handshake: Handshake,
-    outbound: mpsc::Sender<Outbound>,
+    outbound: Arc<Queue>,
     /// The transport that currently writes to the client holds this lock.
     pub(crate) outbox: tokio::sync::Mutex<Outbox>,
     state: watch::Sender<TransportState>,
@@ -261,7 +261,8 @@ impl Socket {
         handshake: Handshake,
         queue_capacity: usize,
     ) -> Arc<Socket> {
-        let (outbound, outbound_rx) = mpsc::channel(queue_capacity);
+        let outbound = Queue::new(queue_capacity);
+        let outbox = Outbox::new(outbound.clone());
         let state = match transport {
             TransportKind::Polling => TransportState::Polling,
             TransportKind::WebSocket => TransportState::WebSocket,
@@ -270,7 +271,7 @@ impl Socket {
             sid: Sid::generate(),
             handshake,
             outbound,
-            outbox: tokio::sync::Mutex::new(Outbox::new(outbound_rx)),
+            outbox: tokio::sync::Mutex::new(outbox),
             state: watch::Sender::new(state),
             close_reason: OnceLock::new(),
             pong: Notify::new(),
@@ -309,7 +310,7 @@ impl Socket {
     /// sessions that are not, so a volatile packet never ends a slow client's session.
     pub fn is_writable(&self) -> bool {
         match self.state() {
-            TransportState::WebSocket => self.outbound.capacity() > 0,
+            TransportState::WebSocket => self.outbound.has_room(),
             TransportState::Polling => self.poll_waiting.load(Ordering::Acquire),
             TransportState::Upgrading | TransportState::Closed => false,
         }
@@ -377,13 +378,10 @@ impl Socket {
         if self.is_closed() {
             return Err(SendError::Closed);
         }
-        self.outbound.try_send(entry).map_err(|err| match err {
-            mpsc::error::TrySendError::Full(_) => {
-                tracing::debug!(sid = %self.sid, "outbound queue full; closing the session");
-                self.close(DisconnectReason::SlowClient);
-                SendError::QueueFull
-            }
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        self.outbound.push(entry).map_err(|_full| {
+            tracing::debug!(sid = %self.sid, "outbound queue full; closing the session");
+            self.close(DisconnectReason::SlowClient);
+            SendError::QueueFull
         })
     }
 
@@ -430,7 +428,7 @@ impl Socket {
         if reason.is_server_initiated() {
             // Best effort: behind a full queue the client learns of the close from the
             // transport instead.
-            let _ = self.outbound.try_send(Outbound::Frame(Frame::CLOSE));
+            let _ = self.outbound.push(Outbound::Frame(Frame::CLOSE));
         }
         self.state.send_replace(TransportState::Closed);
     }

@@ -72,7 +72,7 @@ pub(crate) async fn poll<H: EngineHandler>(
         let _waiting = PollWaiting::start(socket);
         tokio::select! {
             biased;
-            frame = queue.recv() => frames.extend(frame),
+            frame = queue.recv() => frames.push(frame),
             _ = state.wait_for(|s| *s != TransportState::Polling) => {}
         }
     }

@@ -231,7 +231,6 @@ async fn run_session<H: EngineHandler>(
                 pause = None;
             }
             frame = queue.recv(), if pause.is_none() => {
-                let Some(frame) = frame else { break };
                 // The close only cuts a write that is stuck (a client that stopped reading);
                 // one that can go on finishes first, the close packet included.
                 let written = tokio::select! {
