@@ -165,14 +165,14 @@ fn no_context() -> Arc<()> {
 }
 
 fn new_call(kind: CallKind, socket: ClientSocket, event: &str, payload: Payload) -> ClientCall {
-    Call::new(kind, socket, no_context(), event.to_owned(), payload)
+    Call::new(kind, socket, no_context(), event.into(), payload)
 }
 
 fn erase_event(
     handler: impl Fn(ClientCall) -> HandlerFuture + Send + Sync + 'static,
 ) -> Box<EventFn> {
     Box::new(move |socket, event, payload, ack| {
-        let mut call = Call::new(CallKind::Event, socket, no_context(), event, payload);
+        let mut call = Call::new(CallKind::Event, socket, no_context(), event.into(), payload);
         call.set_ack(ack);
         completed(handler(call))
     })

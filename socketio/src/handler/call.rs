@@ -108,7 +108,7 @@ pub struct Call<S: Side = ServerSide> {
     kind: CallKind,
     socket: S::Socket,
     context: Arc<S::Context>,
-    event: String,
+    event: Arc<str>,
     payload: Payload,
     next_arg: usize,
     rest_taken: bool,
@@ -145,7 +145,7 @@ impl Call<ServerSide> {
     pub(crate) fn for_event(
         socket: Arc<Socket>,
         context: Arc<ServerContext>,
-        event: String,
+        event: Arc<str>,
         payload: Payload,
         ack: Option<AckSender>,
     ) -> Self {
@@ -180,7 +180,7 @@ impl<S: Side> Call<S> {
         kind: CallKind,
         socket: S::Socket,
         context: Arc<S::Context>,
-        event: String,
+        event: Arc<str>,
         payload: Payload,
     ) -> Self {
         Call {

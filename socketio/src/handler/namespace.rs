@@ -144,7 +144,7 @@ impl NamespaceBuilder {
         let event = event.into();
         self.record_caller(&event);
         let erased = self.erase_event(move |call| handler.call(call));
-        self.table.events.insert(event, erased);
+        self.table.events.insert(event.into(), erased);
         self
     }
 
@@ -206,7 +206,7 @@ impl NamespaceBuilder {
             "*" => self.table.any = Some(self.erase_event(handler)),
             event => {
                 let erased = self.erase_event(handler);
-                self.table.events.insert(event.to_owned(), erased);
+                self.table.events.insert(event.into(), erased);
             }
         }
         self

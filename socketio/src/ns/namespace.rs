@@ -1,5 +1,6 @@
 //! A namespace: its handlers (fixed once built), its sockets and its rooms.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -20,9 +21,10 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// A handler call in progress, as the namespace runs it.
 pub(crate) type HandlerFuture = BoxFuture<Completion>;
 pub(crate) type ConnectFn = dyn Fn(Arc<Socket>) -> HandlerFuture + Send + Sync;
-/// An event handler: the socket, the event name, its arguments and the ack to answer.
+/// An event handler: the socket, the event name, its arguments and the ack to answer. The
+/// name is shared with the event table, so a call allocates none.
 pub(crate) type EventFn =
-    dyn Fn(Arc<Socket>, String, Payload, Option<AckSender>) -> HandlerFuture + Send + Sync;
+    dyn Fn(Arc<Socket>, Arc<str>, Payload, Option<AckSender>) -> HandlerFuture + Send + Sync;
 pub(crate) type DisconnectFn = dyn Fn(Arc<Socket>, DisconnectReason) -> HandlerFuture + Send + Sync;
 pub(crate) type OutgoingFn = dyn Fn(&Socket, &str, &Payload) + Send + Sync;
 pub(crate) type EventMiddlewareFn =
@@ -132,7 +134,7 @@ pub(crate) struct HandlerTable {
     pub(crate) middlewares: Vec<Box<ConnectFn>>,
     pub(crate) event_middlewares: Vec<Box<EventMiddlewareFn>>,
     pub(crate) connect: Vec<Box<ConnectFn>>,
-    pub(crate) events: HashMap<String, Box<EventFn>, BuildHasherDefault<NameHasher>>,
+    pub(crate) events: HashMap<Arc<str>, Box<EventFn>, BuildHasherDefault<NameHasher>>,
     pub(crate) any: Option<Box<EventFn>>,
     pub(crate) disconnecting: Option<Box<DisconnectFn>>,
     pub(crate) disconnect: Option<Box<DisconnectFn>>,
@@ -325,33 +327,67 @@ impl Namespace {
         Ok(())
     }
 
-    /// Calls the handler of the event in `args[0]`.
-    pub(crate) async fn dispatch(
-        &self,
+    /// Starts the handling of the event named by `args[0]`: the handler's own future, with
+    /// no other around it, unless event middlewares must run first. `None` when no handler
+    /// takes the event.
+    pub(crate) fn dispatch(
         socket: &Arc<Socket>,
         mut payload: Payload,
         ack_id: Option<u64>,
-    ) {
-        // The name alone is parsed; the arguments stay as they came until a handler reads them.
-        let event = match payload.args.take_first() {
-            Some(Value::String(name)) => name,
-            Some(other) => other.to_string(),
-            None => return,
+    ) -> Option<HandlerFuture> {
+        let ns = socket.ns();
+        if !ns.handlers.event_middlewares.is_empty() {
+            return Some(Box::pin(Namespace::dispatch_after_middlewares(
+                socket.clone(),
+                payload,
+                ack_id,
+            )));
+        }
+        // The name alone is read; the arguments stay as they came until a handler reads them.
+        let (event, handler) = {
+            let name = payload.args.first_name()?;
+            ns.handler_for(&name)?
         };
-        let (event, payload) = match self
-            .run_event_middlewares(socket, event, payload, ack_id)
-            .await
-        {
-            Some(passed) => passed,
-            None => return,
-        };
+        payload.args.drop_first();
         let ack = ack_id.map(|id| AckSender::new(socket.clone(), id));
-        if let Some(handler) = self.handlers.events.get(&event) {
+        Some(handler(socket.clone(), event, payload, ack))
+    }
+
+    async fn dispatch_after_middlewares(
+        socket: Arc<Socket>,
+        mut payload: Payload,
+        ack_id: Option<u64>,
+    ) -> Completion {
+        let ns = socket.ns();
+        let Some(name) = payload.args.first_name().map(Cow::into_owned) else {
+            return Completion::done();
+        };
+        payload.args.drop_first();
+        let Some((name, payload)) = ns
+            .run_event_middlewares(&socket, name, payload, ack_id)
+            .await
+        else {
+            return Completion::done();
+        };
+        if let Some((event, handler)) = ns.handler_for(&name) {
+            let ack = ack_id.map(|id| AckSender::new(socket.clone(), id));
             handler(socket.clone(), event, payload, ack).await;
-        } else if let Some(any) = &self.handlers.any {
-            any(socket.clone(), event, payload, ack).await;
-        } else {
-            tracing::debug!(ns = %self.name, %event, "no handler for event");
+        }
+        Completion::done()
+    }
+
+    /// The handler of the event `name` (the catch-all's when it has none) and the name to
+    /// hand it, shared with the table when the event has its own handler.
+    fn handler_for(&self, name: &str) -> Option<(Arc<str>, &EventFn)> {
+        if let Some((event, handler)) = self.handlers.events.get_key_value(name) {
+            return Some((event.clone(), &**handler));
+        }
+        match &self.handlers.any {
+            Some(any) => Some((Arc::from(name), &**any)),
+            None => {
+                tracing::debug!(ns = %self.name, event = name, "no handler for event");
+                None
+            }
         }
     }
 

@@ -7,12 +7,14 @@
 //! JSON and records where each argument is, and the encoder writes those bytes back as they
 //! came. Reading the arguments as values (through `Deref`) parses them then, once.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use super::encode::TextOut;
 use super::scan::Spans;
 use crate::engineio::Str;
 
@@ -83,6 +85,14 @@ impl RawTail {
     }
 }
 
+/// A value as an event name: a string as it is, anything else as its JSON text.
+fn name_of(value: &Value) -> Cow<'_, str> {
+    match value {
+        Value::String(name) => Cow::Borrowed(name),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
 impl Args {
     /// Arguments that are `values` followed by the JSON values at `spans` of `text`. Every
     /// span must hold exactly one valid JSON value; the parser checks that before it calls
@@ -116,41 +126,60 @@ impl Args {
         }
     }
 
-    /// Removes and returns the first argument, parsing only that one.
-    pub(crate) fn take_first(&mut self) -> Option<Value> {
+    /// The first argument as an event name, left in place: a string as it is, anything else
+    /// as its JSON text. Nothing is parsed or copied when it is a string without escapes.
+    pub(crate) fn first_name(&self) -> Option<Cow<'_, str>> {
+        let first = match (self.values.first(), &self.raw) {
+            (Some(value), _) => return Some(name_of(value)),
+            (None, Some(raw)) => raw.get(0)?,
+            (None, None) => return None,
+        };
+        if let Some(text) = super::parse::plain_string(first) {
+            return Some(Cow::Borrowed(text));
+        }
+        Some(match self.raw.as_ref()?.parse(0) {
+            Value::String(name) => Cow::Owned(name),
+            other => Cow::Owned(other.to_string()),
+        })
+    }
+
+    /// Removes the first argument, without parsing it.
+    pub(crate) fn drop_first(&mut self) {
         self.forget_parsed();
         if !self.values.is_empty() {
-            return Some(self.values.remove(0));
+            self.values.remove(0);
+        } else if let Some(raw) = self.raw.as_mut().filter(|raw| !raw.spans.is_empty()) {
+            raw.spans.remove(0);
         }
-        let raw = self.raw.as_mut()?;
-        if raw.spans.is_empty() {
-            return None;
-        }
-        let first = raw.parse(0);
-        raw.spans.remove(0);
-        Some(first)
     }
 
     /// Appends the arguments to `out` as JSON, separated by commas: values serialized,
     /// raw arguments copied as they came.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
-        let mut first = true;
-        let mut separate = |out: &mut Vec<u8>| {
-            if !std::mem::take(&mut first) {
-                out.push(b',');
-            }
-        };
+    pub(crate) fn write_json(&self, out: &mut impl TextOut) {
+        let mut separator: &[u8] = b"";
         for value in &self.values {
-            separate(out);
-            // Writing a `Value` into a `Vec` cannot fail.
-            let _ = serde_json::to_writer(&mut *out, value);
+            out.put_ascii(std::mem::replace(&mut separator, b","));
+            out.put_value(value);
         }
         if let Some(raw) = &self.raw {
             for index in 0..raw.spans.len() {
-                separate(out);
-                out.extend_from_slice(raw.get(index).unwrap_or("null").as_bytes());
+                out.put_ascii(std::mem::replace(&mut separator, b","));
+                out.put(raw.get(index).unwrap_or("null"));
             }
         }
+    }
+
+    /// How many bytes [`write_json`](Self::write_json) writes, when every argument is still
+    /// raw (`None` when some are values).
+    pub(crate) fn raw_json_len(&self) -> Option<usize> {
+        if !self.values.is_empty() {
+            return None;
+        }
+        let Some(raw) = &self.raw else {
+            return Some(0);
+        };
+        let text: usize = raw.spans.iter().map(|span| span.len()).sum();
+        Some(text + raw.spans.len().saturating_sub(1))
     }
 
     /// Takes the arguments out as values, parsing what is still raw.
@@ -339,15 +368,30 @@ mod tests {
     }
 
     #[test]
-    fn the_first_comes_out_alone_and_a_prepended_value_goes_in_front() {
+    fn the_first_is_read_and_dropped_alone_and_a_prepended_value_goes_in_front() {
         let mut args = raw(r#"["echo",{"x":1}]"#);
-        assert_eq!(args.take_first(), Some(json!("echo")));
+        assert!(matches!(args.first_name(), Some(Cow::Borrowed("echo"))));
+        args.drop_first();
         args.prepend(json!("bcast"));
         assert_eq!(written(&args), r#""bcast",{"x":1}"#);
         assert_eq!(args, vec![json!("bcast"), json!({"x": 1})]);
-        assert_eq!(args.take_first(), Some(json!("bcast")));
-        assert_eq!(args.take_first(), Some(json!({"x": 1})));
-        assert_eq!(args.take_first(), None);
+        assert_eq!(args.first_name().as_deref(), Some("bcast"));
+        args.drop_first();
+        assert_eq!(args.first_name().as_deref(), Some(r#"{"x":1}"#));
+        args.drop_first();
+        assert_eq!(args.first_name(), None);
+        args.drop_first();
+        assert_eq!(args.count(), 0);
+    }
+
+    #[test]
+    fn names_with_escapes_or_of_other_types_are_read_as_values() {
+        assert_eq!(raw(r#"["a\"b",1]"#).first_name().as_deref(), Some("a\"b"));
+        assert_eq!(raw(r#"[7,1]"#).first_name().as_deref(), Some("7"));
+        assert_eq!(
+            Args::from(vec![json!("plain")]).first_name().as_deref(),
+            Some("plain")
+        );
     }
 
     #[test]

@@ -86,26 +86,85 @@ impl Packet {
     }
 }
 
+/// Where encoded text goes: bytes, which serde_json writes values into, or a `String`, when
+/// every part is text already and nothing needs checking at the end.
+pub(crate) trait TextOut {
+    /// Appends text.
+    fn put(&mut self, text: &str);
+    /// Appends ASCII bytes.
+    fn put_ascii(&mut self, ascii: &[u8]);
+    /// Appends `value` as compact JSON.
+    fn put_value(&mut self, value: &Value);
+}
+
+impl TextOut for Vec<u8> {
+    fn put(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+
+    fn put_ascii(&mut self, ascii: &[u8]) {
+        self.extend_from_slice(ascii);
+    }
+
+    fn put_value(&mut self, value: &Value) {
+        write_json(self, value);
+    }
+}
+
+impl TextOut for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+
+    fn put_ascii(&mut self, ascii: &[u8]) {
+        self.extend(ascii.iter().map(|&byte| char::from(byte)));
+    }
+
+    fn put_value(&mut self, value: &Value) {
+        self.push_str(&value.to_string());
+    }
+}
+
 /// `<type>[<count>-][<namespace>,][<ack id>]`, what comes before a packet's JSON.
 fn write_head(
-    out: &mut Vec<u8>,
+    out: &mut impl TextOut,
     kind: PacketKind,
     attachments: usize,
     namespace: &str,
     ack_id: Option<u64>,
 ) {
-    out.push(kind.digit());
+    out.put_ascii(&[kind.digit()]);
     if attachments > 0 {
         push_decimal(out, attachments as u64);
-        out.push(b'-');
+        out.put_ascii(b"-");
     }
-    if !namespace.is_empty() && namespace != ROOT_NAMESPACE {
-        out.extend_from_slice(namespace.as_bytes());
-        out.push(b',');
+    if has_namespace(namespace) {
+        out.put(namespace);
+        out.put_ascii(b",");
     }
     if let Some(id) = ack_id {
         push_decimal(out, id);
     }
+}
+
+fn has_namespace(namespace: &str) -> bool {
+    !namespace.is_empty() && namespace != ROOT_NAMESPACE
+}
+
+/// How many bytes [`write_head`] writes.
+fn head_len(attachments: usize, namespace: &str, ack_id: Option<u64>) -> usize {
+    let mut len = 1;
+    if attachments > 0 {
+        len += decimal_len(attachments as u64) + 1;
+    }
+    if has_namespace(namespace) {
+        len += namespace.len() + 1;
+    }
+    len + ack_id.map_or(0, decimal_len)
+}
+
+fn decimal_len(value: u64) -> usize {
+    value.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
 /// The frames of an event (`ack_id` asks for an ack) or, with `is_ack`, of the ack answering
@@ -124,19 +183,45 @@ pub(crate) fn event_or_ack_frames(
         (true, true) => PacketKind::Ack,
         (true, false) => PacketKind::BinaryAck,
     };
-    let mut text = Vec::with_capacity(1 + 64 + namespace.len());
-    text.push(b'4');
-    write_head(&mut text, kind, attachments.len(), namespace, ack_id);
-    text.push(b'[');
-    args.write_json(&mut text);
-    text.push(b']');
+    // The Engine.IO message prefix, the head and the arguments in brackets.
+    let known = 1 + head_len(attachments.len(), namespace, ack_id) + 2;
+    let text = match args.raw_json_len() {
+        // All text already (arguments as the client sent them): a `String` of exactly the
+        // right size becomes the frame's bytes as it is, with no check of its UTF-8 and no
+        // allocation of its own for sharing them.
+        Some(json) => {
+            let mut text = String::with_capacity(known + json);
+            write_args_frame(&mut text, kind, namespace, ack_id, args, attachments.len());
+            text
+        }
+        None => {
+            let mut text = Vec::with_capacity(known + 64);
+            write_args_frame(&mut text, kind, namespace, ack_id, args, attachments.len());
+            into_string(text)
+        }
+    };
     frames_of(text, attachments)
+}
+
+fn write_args_frame(
+    out: &mut impl TextOut,
+    kind: PacketKind,
+    namespace: &str,
+    ack_id: Option<u64>,
+    args: &Args,
+    attachments: usize,
+) {
+    out.put_ascii(b"4");
+    write_head(out, kind, attachments, namespace, ack_id);
+    out.put_ascii(b"[");
+    args.write_json(out);
+    out.put_ascii(b"]");
 }
 
 /// The message frame `text` (its Engine.IO prefix included), then one binary frame per
 /// attachment.
-fn frames_of(text: Vec<u8>, attachments: Vec<Bytes>) -> Frames {
-    let head = Frame::Text(Str::from(into_string(text)));
+fn frames_of(text: String, attachments: Vec<Bytes>) -> Frames {
+    let head = Frame::Text(Str::from(text));
     if attachments.is_empty() {
         return Frames::One(head);
     }
@@ -153,7 +238,7 @@ fn write_json(out: &mut Vec<u8>, value: &Value) {
 }
 
 /// `value` in decimal, without going through `fmt`.
-fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
+fn push_decimal(out: &mut impl TextOut, mut value: u64) {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     loop {
@@ -164,7 +249,7 @@ fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
             break;
         }
     }
-    out.extend_from_slice(&digits[start..]);
+    out.put_ascii(&digits[start..]);
 }
 
 /// The text built by [`Packet::text_bytes`], which is UTF-8: ASCII, the namespace (a
@@ -185,6 +270,52 @@ impl Packet {
             .attachments_mut()
             .map(std::mem::take)
             .unwrap_or_default();
-        frames_of(text, attachments)
+        frames_of(into_string(text), attachments)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_head_length_is_what_is_written() {
+        for attachments in [0, 1, 9, 10, 12_345] {
+            for namespace in ["", "/", "/admin", "/é"] {
+                for ack_id in [None, Some(0), Some(9), Some(10), Some(u64::MAX)] {
+                    let mut out = Vec::new();
+                    write_head(&mut out, PacketKind::Event, attachments, namespace, ack_id);
+                    assert_eq!(
+                        head_len(attachments, namespace, ack_id),
+                        out.len(),
+                        "{attachments} {namespace} {ack_id:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Raw arguments are written into a `String` of exactly their frame's size, with the
+    /// same text as values would give.
+    #[test]
+    fn raw_arguments_fill_their_buffer_exactly() {
+        let text = r#"["echo",{"c":7,"p":"é"},[1,2]]"#;
+        let spans = crate::parser::scan::plain_array(text, 32).unwrap();
+        let mut raw = Args::from_raw(Vec::new(), Str::from(text), spans);
+        raw.drop_first();
+        let values = Args::from(vec![json!({"c":7,"p":"é"}), json!([1, 2])]);
+        for (namespace, ack_id) in [("/", Some(12)), ("/chat", None), ("/chat", Some(0))] {
+            let json = raw.raw_json_len().unwrap();
+            let capacity = 1 + head_len(0, namespace, ack_id) + 2 + json;
+            let mut exact = String::with_capacity(capacity);
+            write_args_frame(&mut exact, PacketKind::Ack, namespace, ack_id, &raw, 0);
+            assert_eq!(exact.len(), capacity);
+            let mut bytes = Vec::new();
+            write_args_frame(&mut bytes, PacketKind::Ack, namespace, ack_id, &values, 0);
+            assert_eq!(exact, into_string(bytes));
+        }
+        assert_eq!(values.raw_json_len(), None);
+        assert_eq!(Args::default().raw_json_len(), Some(0));
     }
 }

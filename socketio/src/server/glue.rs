@@ -2,8 +2,6 @@
 //! and runs that connection's handlers in order.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::Poll;
@@ -14,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::args::Payload;
 use crate::engineio::{self, ConnectRejection, EngineHandler, Message};
-use crate::ns::namespace::ConnectRefusal;
+use crate::ns::namespace::{Completion, ConnectRefusal, HandlerFuture, Namespace};
 use crate::ns::socket::{Connection, DisconnectReason, Socket};
 use crate::parser::{DecodeStatus, Decoder, Packet, PacketData};
 
@@ -239,23 +237,24 @@ fn handling(
     engine: &Arc<engineio::Socket>,
     conn: &Arc<SocketIoConnection>,
     item: Inbound,
-) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+) -> HandlerFuture {
     match item {
         Inbound::Connect { namespace, auth } => {
             let (namespaces, engine, conn) = (namespaces.clone(), engine.clone(), conn.clone());
-            Box::pin(async move { connect(&namespaces, &engine, &conn, namespace, auth).await })
+            Box::pin(async move {
+                connect(&namespaces, &engine, &conn, namespace, auth).await;
+                Completion::done()
+            })
         }
         Inbound::Event {
             namespace,
             payload,
             ack_id,
         } => {
-            let socket = conn.socket(&namespace);
-            Box::pin(async move {
-                if let Some(socket) = socket {
-                    socket.ns().dispatch(&socket, payload, ack_id).await;
-                }
-            })
+            let started = conn
+                .socket(&namespace)
+                .and_then(|socket| Namespace::dispatch(&socket, payload, ack_id));
+            started.unwrap_or_else(|| Box::pin(async { Completion::done() }))
         }
         Inbound::Disconnect { namespace } => {
             let socket = lock(&conn.sockets).remove(&namespace);
@@ -263,11 +262,15 @@ fn handling(
                 if let Some(socket) = socket {
                     socket.close(DisconnectReason::ClientDisconnect).await;
                 }
+                Completion::done()
             })
         }
         Inbound::Closed { reason } => {
             let conn = conn.clone();
-            Box::pin(async move { close_all(&conn, reason).await })
+            Box::pin(async move {
+                close_all(&conn, reason).await;
+                Completion::done()
+            })
         }
     }
 }
