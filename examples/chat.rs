@@ -472,7 +472,7 @@ async fn main() -> std::io::Result<()> {
         .map_err(std::io::Error::other)?;
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let listener = socketio::bind(format!("127.0.0.1:{port}")).await?;
     println!("chat listening on http://{}", listener.local_addr()?);
 
     let app = io.router();

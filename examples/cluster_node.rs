@@ -94,7 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .namespace("/chat", |ns| request_ack_to(chat_namespace(ns)))
         .build()?;
 
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{}", options.port)).await?;
+    let listener = socketio::bind(format!("127.0.0.1:{}", options.port)).await?;
     println!("cluster_node listening on {}", listener.local_addr()?);
 
     let app = io.router();

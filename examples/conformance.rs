@@ -85,7 +85,7 @@ async fn main() -> std::io::Result<()> {
     let app = app.fallback_service(tower_layer::Layer::layer(&engine.layer(), io.service()));
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let listener = socketio::bind(format!("127.0.0.1:{port}")).await?;
     println!("conformance listening on {}", listener.local_addr()?);
 
     socketio::serve(listener, app)

@@ -33,7 +33,7 @@ async fn main() -> std::io::Result<()> {
         .layer(engine.layer());
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let listener = socketio::bind(format!("127.0.0.1:{port}")).await?;
     println!("engine_echo listening on http://{}", listener.local_addr()?);
     socketio::serve(listener, app).await
 }

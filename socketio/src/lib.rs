@@ -28,7 +28,7 @@ mod typed;
 
 pub use args::Payload;
 pub use args::{AckError, EmitError, Event, EventSet, Typed, WithTimeout};
-pub use engineio::serve;
+pub use engineio::{bind, serve};
 pub use handler::NamespaceBuilder;
 pub use ns::ack::AckSender;
 pub use ns::namespace::{ConnectError, EVENT_REFUSED, IncomingEvent};

@@ -44,7 +44,8 @@ pub use cors::CorsOrigins;
 pub use error::{ConnectRejection, EngineError};
 pub use handler::EngineHandler;
 pub use serve::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_WRITE_STALL_TIMEOUT, HttpService, Serve, serve,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_WRITE_STALL_TIMEOUT, HttpService, LISTEN_BACKLOG, Serve,
+    bind, serve,
 };
 pub use server::{Callbacks, EngineIo, EngineIoBuilder};
 pub use service::{EngineLayer, EngineService, NotFound};

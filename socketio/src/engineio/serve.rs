@@ -40,6 +40,46 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a write may make no progress before the connection is given up.
 pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The listen backlog [`bind`] asks for (the kernel may cap it, at `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: u32 = 1024;
+
+/// A listener on `addr` with a backlog of [`LISTEN_BACKLOG`], for [`serve`].
+///
+/// `tokio::net::TcpListener::bind` asks for 128, as the standard library does. A burst of
+/// connecting clients overflows that while the server is busy with the handshakes already
+/// accepted, and the kernel then drops their SYNs, which the clients only send again after a
+/// second.
+///
+/// ```no_run
+/// # async fn demo(io: socketio::SocketIo) -> std::io::Result<()> {
+/// let listener = socketio::bind("127.0.0.1:3000").await?;
+/// socketio::serve(listener, io.router()).await
+/// # }
+/// ```
+pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        match bind_one(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind to")))
+}
+
+fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As tokio's own `bind` does: a restarted server may take its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `service` (an `axum::Router`, or any cloneable tower service of HTTP requests) on the
 /// connections `listener` accepts, with the bounds described in the module documentation.
 /// Await the returned [`Serve`] (or call [`Serve::run`]) to run the server.
@@ -326,6 +366,24 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+
+    /// More clients than tokio's default backlog of 128 connect while nobody accepts: each
+    /// connect completes, because the kernel queues them all. With a backlog of 128 the
+    /// rest would wait for an accept that never comes.
+    #[tokio::test]
+    async fn the_listener_queues_a_burst_of_connects() {
+        let listener = bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connects = (0..300).map(|_| tokio::net::TcpStream::connect(addr));
+        let connected = tokio::time::timeout(
+            Duration::from_secs(30),
+            futures_util::future::try_join_all(connects),
+        )
+        .await
+        .expect("every connect completes without an accept");
+        assert_eq!(connected.unwrap().len(), 300);
+        drop(listener);
+    }
 
     /// A writer whose peer never reads: the first writes fill the pipe, then a write stays
     /// pending until the stall limit turns it into `TimedOut`.
