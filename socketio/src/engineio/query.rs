@@ -49,6 +49,9 @@ pub(crate) struct Repeated;
 /// Percent-decodes `+` as space and `%XX` escapes; invalid escapes and invalid UTF-8 are kept
 /// lossily rather than rejected, since the values are only compared.
 fn percent_decode(text: &str) -> String {
+    if !text.contains(['+', '%']) {
+        return text.to_owned();
+    }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -267,7 +267,15 @@ fn handshake_of<B>(request: &Request<B>) -> Handshake {
         copy.set_sensitive(value.is_sensitive());
         headers.append(name.clone(), copy);
     }
-    let uri = Uri::try_from(request.uri().to_string()).unwrap_or_else(|_| request.uri().clone());
+    let uri = request.uri();
+    let copy = match (uri.scheme(), uri.authority(), uri.path_and_query()) {
+        // The usual request target, a path and a query: copied as it is, not through `fmt`.
+        (None, None, Some(target)) => {
+            Uri::from_maybe_shared(Bytes::copy_from_slice(target.as_str().as_bytes()))
+        }
+        _ => Uri::try_from(uri.to_string()),
+    };
+    let uri = copy.unwrap_or_else(|_| uri.clone());
     Handshake {
         headers,
         uri,
