@@ -117,7 +117,10 @@ impl TextOut for String {
     }
 
     fn put_ascii(&mut self, ascii: &[u8]) {
-        self.extend(ascii.iter().map(|&byte| char::from(byte)));
+        // ASCII is UTF-8, so this always appends; the check is short for a few digits.
+        if let Ok(text) = std::str::from_utf8(ascii) {
+            self.push_str(text);
+        }
     }
 
     fn put_value(&mut self, value: &Value) {
