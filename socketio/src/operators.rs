@@ -191,11 +191,11 @@ impl BroadcastOperator {
         let payload = args.into_payload()?;
         self.publish(ClusterOp::Emit(self.cluster_emit(event, &payload)));
         let frames = payload.into_event(self.ns.name(), event).into_frames();
-        for socket in self.sockets() {
+        self.ns.for_each_selected(&self.target, |socket| {
             if !self.volatile || socket.engine_socket().is_writable() {
                 let _ = socket.send_frames(&frames);
             }
-        }
+        });
         Ok(())
     }
 

@@ -266,23 +266,35 @@ impl Namespace {
 
     /// The connected sockets `target` chooses.
     pub(crate) fn select(&self, target: &BroadcastTarget) -> Vec<Arc<Socket>> {
+        let mut chosen = Vec::new();
+        self.for_each_selected(target, |socket| chosen.push(socket.clone()));
+        chosen
+    }
+
+    /// Calls `visit` with each connected socket `target` chooses, under the read lock of the
+    /// socket table: a broadcast then takes no reference of its own to every recipient.
+    /// `visit` must not connect or remove sockets (sending does neither).
+    pub(crate) fn for_each_selected(
+        &self,
+        target: &BroadcastTarget,
+        mut visit: impl FnMut(&Arc<Socket>),
+    ) {
         let skip = |sid: &Sid| target.skip.as_ref() == Some(sid);
         if target.rooms.is_empty() && target.except.is_empty() {
             // Everyone: this namespace's own table already is the answer.
             let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
-            return sockets
-                .iter()
-                .filter(|(sid, _)| !skip(sid))
-                .map(|(_, socket)| socket.clone())
-                .collect();
+            for (sid, socket) in sockets.iter() {
+                if !skip(sid) {
+                    visit(socket);
+                }
+            }
+            return;
         }
         let chosen = self.manager.select(&self.name, target);
         let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
-        chosen
-            .iter()
-            .filter_map(|sid| sockets.get(sid))
-            .cloned()
-            .collect()
+        for socket in chosen.iter().filter_map(|sid| sockets.get(sid)) {
+            visit(socket);
+        }
     }
 
     /// Ack ids are per namespace, so one broadcast can carry one id to every socket.
