@@ -100,10 +100,7 @@ impl BenchNamespace {
     pub fn drain(&self) -> usize {
         let mut frames = 0;
         for engine in &self.engines {
-            let mut outbox = engine
-                .outbox
-                .try_lock()
-                .expect("no transport holds the outbox");
+            let mut outbox = engine.try_outbox().expect("no transport holds the outbox");
             while outbox.try_recv().is_some() {
                 frames += 1;
             }

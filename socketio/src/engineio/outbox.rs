@@ -11,8 +11,10 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use tokio::sync::MutexGuard as TransportGuard;
 
 use super::packet::Frame;
 
@@ -34,7 +36,8 @@ pub(crate) enum Outbound {
 #[derive(Debug)]
 pub(crate) struct Full;
 
-/// The sending side, shared by every task that sends to the session.
+/// The sending side, shared by every task that sends to the session. It lives in the
+/// session's own `Socket`, so a broadcast reaches it without another pointer to follow.
 #[derive(Debug)]
 pub(crate) struct Queue {
     capacity: usize,
@@ -50,11 +53,11 @@ struct QueueState {
 
 impl Queue {
     /// A queue holding at most `capacity` entries.
-    pub(crate) fn new(capacity: usize) -> Arc<Queue> {
-        Arc::new(Queue {
+    pub(crate) fn new(capacity: usize) -> Queue {
+        Queue {
             capacity,
             state: Mutex::new(QueueState::default()),
-        })
+        }
     }
 
     /// Queues `entry` unless `capacity` entries are waiting already; never waits.
@@ -127,33 +130,34 @@ impl Drop for Next<'_> {
     }
 }
 
-/// Hands out queued frames one by one. The transport that writes to the client holds it
-/// (behind the socket's lock), so frames of a group come out consecutively.
-#[derive(Debug)]
-pub(crate) struct Outbox {
-    queue: Arc<Queue>,
-    /// The rest of a group whose first frame was handed out.
-    carry: VecDeque<Frame>,
-    /// The pause asked for after the frame handed out last.
+/// What the transport that writes to the client keeps between frames: the rest of a group
+/// whose first frame was handed out, and the pause asked for after the last one.
+#[derive(Debug, Default)]
+pub(crate) struct Carry {
+    frames: VecDeque<Frame>,
     pause: Option<Duration>,
 }
 
-impl Outbox {
-    pub(crate) fn new(queue: Arc<Queue>) -> Self {
-        Outbox {
-            queue,
-            carry: VecDeque::new(),
-            pause: None,
-        }
+/// Hands out queued frames one by one: the queue, with the [`Carry`] of the transport that
+/// holds it (behind the socket's lock), so frames of a group come out consecutively.
+#[derive(Debug)]
+pub(crate) struct Outbox<'a> {
+    queue: &'a Queue,
+    carry: TransportGuard<'a, Carry>,
+}
+
+impl<'a> Outbox<'a> {
+    pub(crate) fn new(queue: &'a Queue, carry: TransportGuard<'a, Carry>) -> Self {
+        Outbox { queue, carry }
     }
 
     /// Waits for the next frame. Cancel-safe: nothing is lost if the future is dropped.
     pub(crate) async fn recv(&mut self) -> Frame {
-        if let Some(frame) = self.carry.pop_front() {
+        if let Some(frame) = self.carry.frames.pop_front() {
             return frame;
         }
         let entry = Next {
-            queue: &self.queue,
+            queue: self.queue,
             registered: false,
         }
         .await;
@@ -162,7 +166,7 @@ impl Outbox {
 
     /// The next frame, if one is queued now.
     pub(crate) fn try_recv(&mut self) -> Option<Frame> {
-        if let Some(frame) = self.carry.pop_front() {
+        if let Some(frame) = self.carry.frames.pop_front() {
             return Some(frame);
         }
         let entry = Queue::pop(&mut self.queue.lock())?;
@@ -171,20 +175,20 @@ impl Outbox {
 
     /// The pause asked for after the frame handed out last, once.
     pub(crate) fn take_pause(&mut self) -> Option<Duration> {
-        self.pause.take()
+        self.carry.pause.take()
     }
 
     fn unpack(&mut self, entry: Outbound) -> Frame {
-        self.pause = None;
+        self.carry.pause = None;
         match entry {
             Outbound::Frame(frame) => frame,
             Outbound::Paced(frame, pause) => {
-                self.pause = Some(pause);
+                self.carry.pause = Some(pause);
                 frame
             }
             Outbound::Group(frames) => {
                 // Groups are never empty: `Socket::send_group` refuses empty ones.
-                self.carry.extend(frames.iter().skip(1).cloned());
+                self.carry.frames.extend(frames.iter().skip(1).cloned());
                 frames.first().cloned().unwrap_or(Frame::NOOP)
             }
         }
@@ -198,7 +202,8 @@ mod tests {
     #[tokio::test]
     async fn groups_come_out_whole_and_in_order() {
         let queue = Queue::new(8);
-        let mut outbox = Outbox::new(queue.clone());
+        let carry = tokio::sync::Mutex::default();
+        let mut outbox = Outbox::new(&queue, carry.lock().await);
         queue.push(Outbound::Frame(Frame::message("a"))).unwrap();
         let group: Arc<[Frame]> = vec![Frame::message("b"), Frame::Binary(vec![1].into())].into();
         queue.push(Outbound::Group(group)).unwrap();
@@ -235,7 +240,8 @@ mod tests {
     #[test]
     fn only_a_waiting_receiver_is_woken() {
         let queue = Queue::new(8);
-        let mut outbox = Outbox::new(queue.clone());
+        let carry = tokio::sync::Mutex::default();
+        let mut outbox = Outbox::new(&queue, carry.try_lock().unwrap());
         let counter = Arc::new(CountingWaker::default());
         let waker = Waker::from(counter.clone());
         let mut cx = Context::from_waker(&waker);
@@ -264,7 +270,8 @@ mod tests {
     #[test]
     fn a_full_queue_refuses_and_a_burst_is_given_back() {
         let queue = Queue::new(100);
-        let mut outbox = Outbox::new(queue.clone());
+        let carry = tokio::sync::Mutex::default();
+        let mut outbox = Outbox::new(&queue, carry.try_lock().unwrap());
         for i in 0..100 {
             queue
                 .push(Outbound::Frame(Frame::message(&i.to_string())))

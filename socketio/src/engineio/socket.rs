@@ -13,7 +13,7 @@ use http::{HeaderMap, Uri};
 use tokio::sync::{Notify, watch};
 
 use super::config::TransportKind;
-use super::outbox::{Outbound, Outbox, Queue};
+use super::outbox::{Carry, Outbound, Outbox, Queue};
 use super::packet::Frame;
 use super::session::SessionStore;
 use super::str::Str;
@@ -221,9 +221,9 @@ pub(crate) enum TransportState {
 pub struct Socket {
     sid: Sid,
     handshake: Handshake,
-    outbound: Arc<Queue>,
+    outbound: Queue,
     /// The transport that currently writes to the client holds this lock.
-    pub(crate) outbox: tokio::sync::Mutex<Outbox>,
+    carry: tokio::sync::Mutex<Carry>,
     state: watch::Sender<TransportState>,
     close_reason: OnceLock<DisconnectReason>,
     /// Woken by every pong; the heartbeat waits on it.
@@ -262,7 +262,6 @@ impl Socket {
         queue_capacity: usize,
     ) -> Arc<Socket> {
         let outbound = Queue::new(queue_capacity);
-        let outbox = Outbox::new(outbound.clone());
         let state = match transport {
             TransportKind::Polling => TransportState::Polling,
             TransportKind::WebSocket => TransportState::WebSocket,
@@ -271,7 +270,7 @@ impl Socket {
             sid: Sid::generate(),
             handshake,
             outbound,
-            outbox: tokio::sync::Mutex::new(outbox),
+            carry: tokio::sync::Mutex::default(),
             state: watch::Sender::new(state),
             close_reason: OnceLock::new(),
             pong: Notify::new(),
@@ -285,6 +284,20 @@ impl Socket {
             poll_waiting: AtomicBool::new(false),
             session: SessionStore::default(),
         })
+    }
+
+    /// The outbound queue, for the transport that writes to the client; waits while another
+    /// one holds it.
+    pub(crate) async fn outbox(&self) -> Outbox<'_> {
+        Outbox::new(&self.outbound, self.carry.lock().await)
+    }
+
+    /// The outbound queue, unless a transport holds it now.
+    pub(crate) fn try_outbox(&self) -> Option<Outbox<'_>> {
+        self.carry
+            .try_lock()
+            .ok()
+            .map(|carry| Outbox::new(&self.outbound, carry))
     }
 
     /// The session id.
@@ -553,7 +566,7 @@ mod tests {
         for sender in senders {
             sender.await.unwrap();
         }
-        let mut outbox = socket.outbox.lock().await;
+        let mut outbox = socket.outbox().await;
         let mut count = 0;
         while let Some(head) = outbox.try_recv() {
             let Frame::Text(text) = head else {

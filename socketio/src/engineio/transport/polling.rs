@@ -62,7 +62,7 @@ pub(crate) async fn poll<H: EngineHandler>(
         TransportState::WebSocket => return Err(upgraded()),
         TransportState::Closed => return final_poll(engine, socket, framing, accept_encoding),
     }
-    let Ok(mut queue) = socket.outbox.try_lock() else {
+    let Some(mut queue) = socket.try_outbox() else {
         socket.close(DisconnectReason::TransportError);
         return Err(EngineError::BadRequest("overlapping poll requests".into()));
     };
@@ -147,10 +147,7 @@ fn final_poll<H: EngineHandler>(
     let server_closed = socket
         .close_reason()
         .is_some_and(DisconnectReason::is_server_initiated);
-    let Some(mut queue) = server_closed
-        .then(|| socket.outbox.try_lock().ok())
-        .flatten()
-    else {
+    let Some(mut queue) = server_closed.then(|| socket.try_outbox()).flatten() else {
         return Err(EngineError::UnknownSid);
     };
     let mut frames = Vec::new();

@@ -212,7 +212,7 @@ async fn run_session<H: EngineHandler>(
     mut ws: Ws,
 ) {
     let socket = &session.socket;
-    let mut queue = socket.outbox.lock().await;
+    let mut queue = socket.outbox().await;
     let closed = socket.closed();
     tokio::pin!(closed);
     // After a paced frame nothing is written until this fires. Boxed and made only when
@@ -293,7 +293,7 @@ enum Batch {
 }
 
 /// Writes `first` and what else is queued now (up to a payload's worth) and flushes once.
-async fn write_batch(ws: &mut Ws, queue: &mut Outbox, first: Frame) -> Result<Batch, ()> {
+async fn write_batch(ws: &mut Ws, queue: &mut Outbox<'_>, first: Frame) -> Result<Batch, ()> {
     let mut frame = first;
     let mut written = 1;
     loop {
