@@ -21,7 +21,6 @@ use crate::engineio::error::EngineError;
 use crate::engineio::handler::EngineHandler;
 use crate::engineio::outbox::Outbox;
 use crate::engineio::packet::{Frame, Packet};
-use crate::engineio::payload::MAX_PACKETS;
 use crate::engineio::socket::{DisconnectReason, Socket, TransportState};
 use crate::engineio::str::Str;
 
@@ -31,6 +30,11 @@ type Ws = WebSocketStream<TokioIo<Upgraded>>;
 /// much per connection and zeroes it before every read, so it is small: Socket.IO messages
 /// mostly are, and a larger one is assembled across reads (a megabyte takes a thousand).
 const READ_CHUNK: usize = 1024;
+
+/// Most frames written before one flush. WebSocket frames stand alone (unlike a polling
+/// payload, whose packet count python-engineio limits), so a backlog goes out in few writes:
+/// under overload, when queues are deep, that is what keeps a core delivering.
+const WRITE_BATCH: usize = 64;
 
 /// How long a closing WebSocket may take to flush its last frames and its close frame to the
 /// client. A client that stopped reading must not keep the connection (and its task and file
@@ -292,7 +296,7 @@ enum Batch {
     Closing,
 }
 
-/// Writes `first` and what else is queued now (up to a payload's worth) and flushes once.
+/// Writes `first` and what else is queued now (up to [`WRITE_BATCH`] frames) and flushes once.
 async fn write_batch(ws: &mut Ws, queue: &mut Outbox<'_>, first: Frame) -> Result<Batch, ()> {
     let mut frame = first;
     let mut written = 1;
@@ -300,7 +304,7 @@ async fn write_batch(ws: &mut Ws, queue: &mut Outbox<'_>, first: Frame) -> Resul
         let pause = queue.take_pause();
         let closing = frame.is_close();
         ws.feed(to_ws_message(frame)).await.map_err(drop)?;
-        if closing || pause.is_some() || written == MAX_PACKETS {
+        if closing || pause.is_some() || written == WRITE_BATCH {
             ws.flush().await.map_err(drop)?;
             return Ok(match pause {
                 _ if closing => Batch::Closing,
