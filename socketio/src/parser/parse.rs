@@ -183,7 +183,8 @@ fn raw_event_args(shared: &Str, rest: &str, max_depth: usize) -> Option<Result<A
         b'-' | b'0'..=b'9' => {}
         _ => return None,
     }
-    let offset = rest.as_ptr() as usize - shared.as_str().as_ptr() as usize;
+    // `rest` is what follows the packet's head, so it ends where the frame ends.
+    let offset = shared.len().saturating_sub(rest.len());
     for span in &mut spans {
         *span = span.start + offset..span.end + offset;
     }

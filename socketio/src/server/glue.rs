@@ -70,7 +70,9 @@ enum Inbound {
 /// [`SocketIoHandler`]. Opaque; only the engine holds it.
 pub struct SocketIoConnection {
     decoder: Mutex<Decoder>,
-    sockets: Mutex<Sockets>,
+    /// One per namespace joined. SipHash (the default): the names come from the client,
+    /// and with a dynamic namespace it may join as many as it likes.
+    sockets: Mutex<HashMap<String, Arc<Socket>>>,
     turns: Mutex<Turns>,
     /// Woken when the queue has room again, for a reader that found it full.
     room: Notify,
@@ -93,33 +95,6 @@ struct Turns {
     closed: bool,
 }
 
-/// A connection's sockets, one per namespace it joined. Hashed with SipHash: the names come
-/// from the client, and with a dynamic namespace it may join as many as it likes.
-#[derive(Default)]
-struct Sockets(HashMap<String, Arc<Socket>>);
-
-impl Sockets {
-    fn get(&self, namespace: &str) -> Option<Arc<Socket>> {
-        self.0.get(namespace).cloned()
-    }
-
-    fn insert(&mut self, namespace: String, socket: Arc<Socket>) {
-        self.0.insert(namespace, socket);
-    }
-
-    fn remove(&mut self, namespace: &str) -> Option<Arc<Socket>> {
-        self.0.remove(namespace)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Arc<Socket>> {
-        self.0.values()
-    }
-
-    fn take_all(&mut self) -> Vec<Arc<Socket>> {
-        self.0.drain().map(|(_, socket)| socket).collect()
-    }
-}
-
 /// What the task a waiting packet moved to needs to go on with the queue.
 struct Runner {
     namespaces: Arc<Namespaces>,
@@ -129,7 +104,7 @@ struct Runner {
 
 impl SocketIoConnection {
     fn socket(&self, namespace: &str) -> Option<Arc<Socket>> {
-        lock(&self.sockets).get(namespace)
+        lock(&self.sockets).get(namespace).cloned()
     }
 
     /// Takes the next queued packet, or gives the turn back when there is none.
@@ -294,7 +269,7 @@ impl EngineHandler for SocketIoHandler {
     ) -> Result<Arc<SocketIoConnection>, ConnectRejection> {
         let conn = Arc::new(SocketIoConnection {
             decoder: Mutex::new(Decoder::with_limits(*self.namespaces.parser_limits())),
-            sockets: Mutex::new(Sockets::default()),
+            sockets: Mutex::new(HashMap::new()),
             turns: Mutex::new(Turns::default()),
             room: Notify::new(),
             parse_error: AtomicBool::new(false),
@@ -373,7 +348,7 @@ impl EngineHandler for SocketIoHandler {
             socket_reason(reason)
         };
         // Replies this connection will never send: handlers waiting for them stop now.
-        for socket in lock(&conn.sockets).iter() {
+        for socket in lock(&conn.sockets).values() {
             socket.abandon_acks();
         }
         // The sockets close after the packets that arrived before the end (a client's
@@ -407,7 +382,7 @@ impl EngineHandler for SocketIoHandler {
 
 /// Closes every socket of a connection that ended.
 async fn close_all(conn: &SocketIoConnection, reason: DisconnectReason) {
-    let sockets = lock(&conn.sockets).take_all();
+    let sockets: Vec<Arc<Socket>> = lock(&conn.sockets).drain().map(|(_, s)| s).collect();
     for socket in sockets {
         socket.close(reason).await;
     }
@@ -510,7 +485,7 @@ mod tests {
         };
         let conn = Arc::new(SocketIoConnection {
             decoder: Mutex::new(Decoder::new()),
-            sockets: Mutex::new(Sockets::default()),
+            sockets: Mutex::new(HashMap::new()),
             turns: Mutex::new(Turns::default()),
             room: Notify::new(),
             parse_error: AtomicBool::new(false),
